@@ -1,0 +1,2 @@
+//! The request model.
+mod fields;

@@ -1,9 +1,37 @@
 //! rampart: an embedded web application firewall engine.
+//!
+//! Rules are text files in a small language ([`dsl`], reference in
+//! docs/rules.md) plus a TOML engine [`Config`]. A [`Ruleset`] compiles them
+//! into shared multi-pattern automata; a [`Transaction`] carries one request;
+//! [`Transaction::evaluate`] scores it phase by phase with a per-thread
+//! [`Scratch`] and returns a [`Verdict`]. Every regex runs in linear time, every
+//! input is bounded, and evaluation allocates nothing once warmed up.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rampart::{Action, Phase, Ruleset, Transaction};
+//!
+//! let ruleset = Arc::new(Ruleset::default_rules().expect("the built-in rules compile"));
+//! let mut scratch = ruleset.create_scratch();
+//! let mut tx = Transaction::new(ruleset.clone());
+//! tx.set_client("203.0.113.7");
+//! tx.set_request("GET", "/products?id=1%27%20OR%20%271%27%3D%271", "HTTP/1.1");
+//! tx.add_header("Host", "shop.example");
+//! let verdict = tx.evaluate(Phase::RequestBody, &mut scratch);
+//! assert_eq!(verdict.action(), Action::Block);
+//! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod compile;
 pub mod dsl;
-pub mod transform;
+mod eval;
 mod request;
+pub mod transform;
 
+pub use crate::compile::{Config, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary};
+pub use crate::dsl::ast::Severity;
+pub use crate::dsl::{RuleError, RuleErrors};
+pub use crate::eval::{Action, Match, Phase, Scratch, Stats, Verdict};
+pub use crate::request::{Limit, Transaction};
 pub use crate::transform::Transform;

@@ -1,2 +1,22 @@
-//! The request model.
+//! The request model: a [`Transaction`] holds one request's bytes and what
+//! was parsed from them (query, cookies, urlencoded, JSON and multipart
+//! bodies), all in arenas that are cleared, never freed, between requests.
+//!
+//! Parsers never fail hard: malformed input sets a flag rules can test
+//! (`body_error`, `encoding_error`, `limit_exceeded`) and the request still
+//! gets a verdict.
+
+mod cookies;
 mod fields;
+mod header;
+mod json;
+mod multipart;
+pub(crate) mod percent;
+mod source;
+mod transaction;
+mod urlencoded;
+
+pub(crate) use fields::ByteRange;
+pub(crate) use source::{SOURCE_COUNT, Source, SourceSet};
+pub(crate) use transaction::RequestData;
+pub use transaction::{Limit, Transaction};

@@ -1,0 +1,263 @@
+//! The intermediate representation: what every front end (the rule language
+//! today, SecLang tomorrow) compiles to, and what the planner and matcher use.
+//!
+//! A rule is an optional *scan* (targets, a transform pipeline, an operator:
+//! the part that runs inside shared automaton passes) and an optional
+//! *condition* (a boolean tree of further tests, evaluated only for rules whose
+//! scan matched, or for rules without a scan). A SecLang chain is a scan plus a
+//! condition that is the AND of the chained rules' tests.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+
+use crate::dsl::ast::{Cidr, CmpOp, Flag, Severity};
+use crate::eval::Phase;
+use crate::request::{Source, SourceSet};
+use crate::transform::Transform;
+
+use super::regex::CompiledRegex;
+
+/// Index of a rule in [`Program::rules`].
+pub(crate) type RuleIdx = u32;
+/// Index of an operator in [`Program::ops`].
+pub(crate) type OpId = u32;
+/// Index of a regex in [`Program::regexes`].
+pub(crate) type RegexId = u32;
+/// Index of a pipeline in [`Program::pipelines`].
+pub(crate) type PipelineId = u32;
+
+/// Everything compiled from the rule files, before planning.
+#[derive(Debug, Default)]
+pub(crate) struct Program {
+    pub(crate) rules: Vec<RuleIr>,
+    pub(crate) ops: Vec<OpIr>,
+    pub(crate) regexes: Vec<CompiledRegex>,
+    /// Distinct transform pipelines; index 0 is the empty pipeline.
+    pub(crate) pipelines: Vec<Vec<Transform>>,
+    /// Exclusions whose condition is evaluated per request.
+    pub(crate) exclusions: Vec<ExclusionIr>,
+}
+
+impl Program {
+    /// The id of a pipeline, adding it if new.
+    pub(crate) fn pipeline(&mut self, transforms: &[Transform]) -> PipelineId {
+        if self.pipelines.is_empty() {
+            self.pipelines.push(Vec::new());
+        }
+        match self.pipelines.iter().position(|p| p == transforms) {
+            Some(i) => i as PipelineId,
+            None => {
+                self.pipelines.push(transforms.to_vec());
+                (self.pipelines.len() - 1) as PipelineId
+            }
+        }
+    }
+
+    /// Adds an operator.
+    pub(crate) fn add_op(&mut self, op: OpIr) -> OpId {
+        self.ops.push(op);
+        (self.ops.len() - 1) as OpId
+    }
+
+    /// Adds a compiled regex.
+    pub(crate) fn add_regex(&mut self, regex: CompiledRegex) -> RegexId {
+        self.regexes.push(regex);
+        (self.regexes.len() - 1) as RegexId
+    }
+}
+
+/// What a matched rule does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RuleAction {
+    /// Adds to the anomaly score.
+    Score(u32),
+    /// Blocks with this status (in block mode).
+    Deny(u16),
+    /// Lets the request through; nothing can block it afterwards.
+    Allow,
+    /// Records the match only.
+    Log,
+}
+
+/// One rule.
+#[derive(Debug)]
+pub(crate) struct RuleIr {
+    pub(crate) id: u32,
+    pub(crate) message: Arc<str>,
+    pub(crate) severity: Option<Severity>,
+    pub(crate) paranoia: u8,
+    pub(crate) tags: Vec<Arc<str>>,
+    pub(crate) action: RuleAction,
+    pub(crate) scan: Option<Scan>,
+    pub(crate) when: Option<Cond>,
+    /// The phase the rule is decided in: the latest phase its condition needs
+    /// (or an explicit `phase`). Scan hits from earlier phases wait for it.
+    pub(crate) phase: Phase,
+    /// Exclusions that apply to this rule (indices into [`Program::exclusions`]
+    /// for conditional ones, inline for static ones).
+    pub(crate) exclusions: Vec<RuleExclusion>,
+    /// `file:line` of the rule, for messages.
+    pub(crate) origin: Arc<str>,
+}
+
+/// The part of a rule that runs inside shared automaton passes.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    pub(crate) targets: Vec<TargetIr>,
+    pub(crate) pipeline: PipelineId,
+    pub(crate) op: OpId,
+    /// The rule matches a value the operator does not match.
+    pub(crate) negated: bool,
+}
+
+impl Scan {
+    /// The sources any target reads.
+    pub(crate) fn sources(&self) -> SourceSet {
+        self.targets.iter().fold(SourceSet::EMPTY, |acc, t| acc.union(t.sources))
+    }
+
+    /// True when some target that reads `source` accepts `key`.
+    pub(crate) fn accepts(&self, source: Source, key: &[u8], regexes: &[CompiledRegex]) -> bool {
+        self.targets.iter().any(|t| t.sources.contains(source) && t.accepts_key(key, regexes))
+    }
+}
+
+/// A set of sources with key selectors.
+#[derive(Clone, Debug)]
+pub(crate) struct TargetIr {
+    pub(crate) sources: SourceSet,
+    /// Keys taken; empty means every key.
+    pub(crate) include: Vec<KeyMatch>,
+    /// Keys left out.
+    pub(crate) exclude: Vec<KeyMatch>,
+}
+
+impl TargetIr {
+    /// True when the selectors accept `key`.
+    pub(crate) fn accepts_key(&self, key: &[u8], regexes: &[CompiledRegex]) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|k| k.matches(key, regexes)))
+            && !self.exclude.iter().any(|k| k.matches(key, regexes))
+    }
+}
+
+/// A key selector.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum KeyMatch {
+    /// The key, ASCII case-insensitively.
+    Exact(Box<[u8]>),
+    /// A case-insensitive regex over the key.
+    Regex(RegexId),
+}
+
+impl KeyMatch {
+    pub(crate) fn matches(&self, key: &[u8], regexes: &[CompiledRegex]) -> bool {
+        match self {
+            KeyMatch::Exact(k) => k.eq_ignore_ascii_case(key),
+            // Key regexes run outside the per-thread scratch: they are rare and
+            // use the regex's internal cache pool, which does not allocate once warm.
+            KeyMatch::Regex(id) => regexes.get(*id as usize).is_some_and(|r| r.regex.is_match(key)),
+        }
+    }
+}
+
+/// A compiled operator.
+#[derive(Debug)]
+pub(crate) enum OpIr {
+    Regex(RegexId),
+    /// ASCII case-insensitive phrases (any occurrence).
+    Phrases { phrases: Vec<Box<[u8]>>, ac: AhoCorasick },
+    Contains(Box<[u8]>),
+    StartsWith(Box<[u8]>),
+    EndsWith(Box<[u8]>),
+    Equals(Box<[u8]>),
+    /// Sorted, for binary search.
+    InStrings(Vec<Box<[u8]>>),
+    InNetworks(Vec<Cidr>),
+    Compare(CmpOp, i64),
+    Length(CmpOp, u64),
+    DetectSqli,
+    DetectXss,
+    InvalidUtf8,
+    InvalidUrlEncoding,
+    /// Bitmap of allowed bytes; matches when some byte is not allowed.
+    ByteRange([u64; 4]),
+}
+
+/// A boolean condition over the request.
+#[derive(Debug)]
+pub(crate) enum Cond {
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+    Flag(Flag),
+    /// Some value of the target, transformed, satisfies the operator (or, when
+    /// negated, none does).
+    Values { target: TargetIr, pipeline: PipelineId, op: OpId, negated: bool },
+    /// The number of values of the target satisfies the comparison.
+    Count { target: TargetIr, op: CmpOp, value: i64, negated: bool },
+}
+
+impl Cond {
+    /// The latest phase whose data the condition reads.
+    pub(crate) fn phase(&self) -> Phase {
+        match self {
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().map(Cond::phase).max().unwrap_or(Phase::RequestHeaders),
+            Cond::Not(inner) => inner.phase(),
+            Cond::Flag(_) => Phase::RequestBody,
+            Cond::Values { target, .. } | Cond::Count { target, .. } => target.sources.phase(),
+        }
+    }
+}
+
+/// An exclusion as it applies to one rule.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleExclusion {
+    /// Which values it removes; None means the whole rule.
+    pub(crate) target: Option<TargetIr>,
+    /// The conditional exclusion it belongs to, or None for an unconditional one.
+    pub(crate) condition: Option<u32>,
+}
+
+/// A conditional exclusion: evaluated at the start of each phase.
+#[derive(Debug)]
+pub(crate) struct ExclusionIr {
+    pub(crate) when: Cond,
+}
+
+/// Parses a value as a decimal integer (surrounding ASCII whitespace allowed).
+pub(crate) fn parse_integer(value: &[u8]) -> Option<i64> {
+    let v = value.trim_ascii();
+    let (neg, digits) = match v.first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().try_fold(0i64, |acc, d| acc.checked_mul(10)?.checked_add(i64::from(d - b'0')))?;
+    Some(if neg { -n } else { n })
+}
+
+/// Parses a client address as sent (IPv4, IPv6, optionally in brackets).
+pub(crate) fn parse_ip(value: &[u8]) -> Option<IpAddr> {
+    let s = std::str::from_utf8(value).ok()?.trim();
+    let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_integer(b" 42 "), Some(42));
+        assert_eq!(parse_integer(b"-7"), Some(-7));
+        assert_eq!(parse_integer(b"4x"), None);
+        assert_eq!(parse_integer(b""), None);
+        assert_eq!(parse_integer(b"99999999999999999999"), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! The compiler: config and rule files in, an immutable [`Ruleset`] out.
+//!
+//! Stages: [`load`] reads files and follows includes; the parser
+//! ([`crate::dsl`]) builds syntax trees; [`lower`] checks them and produces the
+//! [`ir`]; [`plan`] groups rules by (value source, transform pipeline) and
+//! builds the shared automata the matcher runs.
+
+mod config;
+pub(crate) mod ir;
+mod load;
+mod lower;
+pub(crate) mod plan;
+pub(crate) mod regex;
+mod ruleset;
+
+pub use config::{Config, LimitAction, Mode};
+pub use ruleset::{RuleInfo, Ruleset, RulesetBuilder, Summary};

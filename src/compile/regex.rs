@@ -1,0 +1,324 @@
+//! Regex compilation: linear-time only, errors mapped into the rule file, and
+//! required-literal extraction for prefilters.
+//!
+//! Patterns are parsed with regex-syntax in byte mode with Unicode off by
+//! default (`\w`, `\d`, `\b` and `(?i)` are ASCII; write `(?u)` to opt in):
+//! WAF rules inspect bytes that need not be UTF-8, and ASCII classes keep the
+//! DFAs small. regex-syntax rejects backreferences and look-around, the
+//! features that need backtracking; rampart reports them with a hint instead of
+//! running them slowly or skipping the rule.
+//!
+//! Required literals: for each regex we compute a set of literal strings such
+//! that every match contains at least one of them (for `(?i)\bunion\s+select`,
+//! `{"union"}` or `{"select"}`). The matcher runs one Aho-Corasick pass over a
+//! value for all such literals of a group and runs a regex only where its
+//! literals occur, as Hyperscan does.
+
+use regex_automata::meta;
+use regex_automata::util::syntax;
+use regex_syntax::ast::ErrorKind as AstErrorKind;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::dsl::{ErrorKind, RuleError, SourceFile, Span};
+
+/// Most literals in one required set; larger sets are dropped (no prefilter).
+const MAX_SET: usize = 64;
+/// Shortest literal worth prefiltering on.
+pub(crate) const MIN_PREFILTER_LEN: usize = 3;
+
+/// A compiled, checked regex.
+#[derive(Debug)]
+pub(crate) struct CompiledRegex {
+    /// The regex for finding a match and its position.
+    pub(crate) regex: meta::Regex,
+    /// Its syntax tree, for building multi-pattern sets.
+    pub(crate) hir: Hir,
+    /// Required literals (lowercase), when good ones exist.
+    pub(crate) literals: Option<Vec<Vec<u8>>>,
+}
+
+/// The meta-regex configuration every rampart regex uses.
+pub(crate) fn meta_config() -> meta::Config {
+    meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(16 << 20))
+        .hybrid_cache_capacity(4 << 20)
+}
+
+/// Syntax configuration matching what [`compile`] translates with.
+pub(crate) fn syntax_config(case_insensitive: bool) -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false).case_insensitive(case_insensitive)
+}
+
+/// Parses, checks and compiles `pattern`, written at `span` of `source`.
+/// `case_insensitive` is used for key selectors.
+pub(crate) fn compile(pattern: &str, source: &SourceFile, span: Span, case_insensitive: bool) -> Result<CompiledRegex, RuleError> {
+    let hir = parse(pattern, source, span, case_insensitive)?;
+    let regex = meta::Builder::new().configure(meta_config()).build_from_hir(&hir).map_err(|e| {
+        RuleError::new(ErrorKind::Regex, source, span, format!("regex cannot be compiled: {e}"))
+            .with_help("the compiled automaton is over the size limit; split the pattern or simplify repetitions".to_owned())
+    })?;
+    let literals = required_literals(&hir);
+    Ok(CompiledRegex { regex, hir, literals })
+}
+
+/// Parses and translates a pattern, mapping errors into the file.
+pub(crate) fn parse(pattern: &str, source: &SourceFile, span: Span, case_insensitive: bool) -> Result<Hir, RuleError> {
+    let at = |s: &regex_syntax::ast::Span| Span::new(span.start as usize + s.start.offset, span.start as usize + s.end.offset);
+    let ast = regex_syntax::ast::parse::ParserBuilder::new().build().parse(pattern).map_err(|e| {
+        let place = at(e.span());
+        match e.kind() {
+            AstErrorKind::UnsupportedBackreference => RuleError::new(
+                ErrorKind::Regex,
+                source,
+                place,
+                "backreferences need a backtracking regex engine, which rampart does not use",
+            )
+            .with_help("every rampart regex runs in linear time; match the repeated text explicitly or use a second condition".to_owned()),
+            AstErrorKind::UnsupportedLookAround => RuleError::new(
+                ErrorKind::Regex,
+                source,
+                place,
+                "look-around (look-ahead or look-behind) needs a backtracking regex engine, which rampart does not use",
+            )
+            .with_help("every rampart regex runs in linear time; match the context explicitly, or use `match not` / a `when` condition".to_owned()),
+            kind => RuleError::new(ErrorKind::Regex, source, place, format!("invalid regex: {kind}")),
+        }
+    })?;
+    regex_syntax::hir::translate::TranslatorBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(case_insensitive)
+        .build()
+        .translate(pattern, &ast)
+        .map_err(|e| {
+            let mut err = RuleError::new(ErrorKind::Regex, source, at(e.span()), format!("invalid regex: {}", e.kind()));
+            if matches!(e.kind(), regex_syntax::hir::ErrorKind::UnicodeNotAllowed) {
+                err = err.with_help("regexes are byte-oriented with ASCII classes; write `(?u)` before Unicode classes".to_owned());
+            }
+            err
+        })
+}
+
+/// Compiles several regexes into one that reports every pattern matching
+/// anywhere in a value (`which_overlapping_matches`).
+pub(crate) fn compile_set(hirs: &[&Hir]) -> Result<meta::Regex, String> {
+    meta::Builder::new()
+        .configure(meta_config().match_kind(regex_automata::MatchKind::All))
+        .build_many_from_hir(hirs)
+        .map_err(|e| e.to_string())
+}
+
+/// What a node tells about literals.
+struct Info {
+    /// Every string the node can match, when few and finite.
+    exact: Option<Vec<Vec<u8>>>,
+    /// Some of these occurs in every match.
+    required: Option<Vec<Vec<u8>>>,
+}
+
+/// Required literals of a regex, lowercase, or None when no good set exists.
+pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = info(hir).required?;
+    let shortest = set.iter().map(Vec::len).min()?;
+    (shortest >= MIN_PREFILTER_LEN).then_some(set)
+}
+
+fn info(hir: &Hir) -> Info {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info { exact: Some(vec![Vec::new()]), required: None },
+        HirKind::Literal(lit) => {
+            let lower = lit.0.to_ascii_lowercase();
+            Info { exact: Some(vec![lower.clone()]), required: Some(vec![lower]) }
+        }
+        HirKind::Class(class) => {
+            let exact = class_bytes(class).map(|bytes| bytes.into_iter().map(|b| vec![b]).collect::<Vec<_>>());
+            Info { required: exact.clone(), exact }
+        }
+        HirKind::Capture(cap) => info(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let sub = info(&rep.sub);
+            let exact = match (rep.max, &sub.exact) {
+                (Some(max), Some(set)) if max == rep.min && max <= 4 => {
+                    let mut acc = vec![Vec::new()];
+                    let mut ok = true;
+                    for _ in 0..max {
+                        match cross(&acc, set) {
+                            Some(next) => acc = next,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    ok.then_some(acc)
+                }
+                _ => None,
+            };
+            let required = if rep.min >= 1 { better(exact.clone(), sub.required) } else { None };
+            Info { exact, required }
+        }
+        HirKind::Alternation(alts) => {
+            let infos: Vec<Info> = alts.iter().map(info).collect();
+            let exact = union(infos.iter().map(|i| i.exact.as_ref()));
+            let required = union(infos.iter().map(|i| i.required.as_ref()));
+            Info { exact, required }
+        }
+        HirKind::Concat(parts) => {
+            let infos: Vec<Info> = parts.iter().map(info).collect();
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+            let mut whole: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+            for i in &infos {
+                best = better(best, i.required.clone());
+                whole = match (&whole, &i.exact) {
+                    (Some(w), Some(e)) => cross(w, e),
+                    _ => None,
+                };
+                match &i.exact {
+                    Some(e) => {
+                        let next = run.as_ref().and_then(|r| cross(r, e));
+                        match next {
+                            Some(n) => run = Some(n),
+                            None => {
+                                best = better(best, run.take());
+                                run = Some(e.clone());
+                            }
+                        }
+                    }
+                    None => {
+                        best = better(best, run.take());
+                        run = Some(vec![Vec::new()]);
+                    }
+                }
+            }
+            best = better(best, run);
+            Info { exact: whole, required: best }
+        }
+    }
+}
+
+/// The bytes a small class matches, lowercased and deduplicated; None if large.
+fn class_bytes(class: &Class) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match class {
+        Class::Bytes(c) => {
+            for r in c.ranges() {
+                if usize::from(r.end() - r.start()) >= 8 {
+                    return None;
+                }
+                for b in r.start()..=r.end() {
+                    out.push(b.to_ascii_lowercase());
+                }
+            }
+        }
+        Class::Unicode(c) => {
+            for r in c.ranges() {
+                let (start, end) = (r.start() as u32, r.end() as u32);
+                if end - start >= 8 || end > 0x7f {
+                    return None;
+                }
+                for cp in start..=end {
+                    out.push((cp as u8).to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    (out.len() <= 4).then_some(out)
+}
+
+fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            if s.len() > 256 {
+                return None;
+            }
+            out.push(s);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+fn union<'a>(sets: impl Iterator<Item = Option<&'a Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for s in sets {
+        out.extend(s?.iter().cloned());
+        if out.len() > MAX_SET * 4 {
+            return None;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// The better of two required sets: longer shortest literal, then fewer literals.
+fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let score = |s: &Vec<Vec<u8>>| (s.iter().map(Vec::len).min().unwrap_or(0).min(8), usize::MAX - s.len());
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, None) => a.filter(|s| s.iter().all(|l| !l.is_empty())),
+        (None, b) => b.filter(|s| s.iter().all(|l| !l.is_empty())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(pattern: &str) -> Option<Vec<String>> {
+        let src = SourceFile::new("t", pattern);
+        let c = compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap();
+        c.literals.map(|set| set.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+    }
+
+    #[test]
+    fn finds_required_literals() {
+        assert_eq!(lits(r"(?i)\bunion\s+select\b"), Some(vec!["select".to_owned()]));
+        assert_eq!(lits(r"(?i)(?:onload|onerror)\s*="), Some(vec!["onerror".to_owned(), "onload".to_owned()]));
+        assert_eq!(lits(r"<script"), Some(vec!["<script".to_owned()]));
+        assert_eq!(lits(r"(?:a|bc)def"), Some(vec!["adef".to_owned(), "bcdef".to_owned()]));
+        assert_eq!(lits(r"^\d+$"), None, "no literal");
+        assert_eq!(lits(r"a.b"), None, "too short");
+        assert_eq!(lits(r"(?:foo)?bar"), Some(vec!["bar".to_owned()]));
+    }
+
+    #[test]
+    fn rejects_backtracking_features_with_their_place() {
+        let src = SourceFile::new("t.rules", "x `(a)\\1` y");
+        let e = compile("(a)\\1", &src, Span::new(3, 8), false).unwrap_err();
+        assert!(e.message().starts_with("backreferences need a backtracking"), "{}", e.message());
+        assert_eq!((e.line(), e.column()), (1, 7));
+        let src = SourceFile::new("t.rules", "`foo(?=bar)`");
+        let e = compile("foo(?=bar)", &src, Span::new(1, 11), false).unwrap_err();
+        assert!(e.message().starts_with("look-around"), "{}", e.message());
+        assert_eq!(e.column(), 5);
+    }
+
+    #[test]
+    fn maps_syntax_errors_into_the_file() {
+        let src = SourceFile::new("t.rules", "    match regex `ab[c`\n");
+        let e = compile("ab[c", &src, Span::new(17, 21), false).unwrap_err();
+        assert_eq!((e.line(), e.column()), (1, 20));
+        assert!(e.message().contains("unclosed character class"), "{}", e.message());
+    }
+
+    #[test]
+    fn bytes_mode_matches_invalid_utf8_and_ascii_classes() {
+        let src = SourceFile::new("t", "");
+        let c = compile(r"\xff\w", &src, Span::default(), false).unwrap();
+        assert!(c.regex.is_match(&b"\xffa"[..]));
+        let c = compile("é", &src, Span::default(), false).unwrap();
+        assert!(c.regex.is_match("café".as_bytes()));
+    }
+}

@@ -1,0 +1,79 @@
+//! Evaluation of `when` conditions and exclusion conditions.
+
+use super::Phase;
+use super::exec::run_pipeline;
+use super::op;
+use super::scratch::Scratch;
+use crate::compile::Ruleset;
+use crate::compile::ir::{Cond, TargetIr};
+use crate::dsl::ast::Flag;
+use crate::request::{RequestData, Source};
+
+/// True when `cond` holds for the request as known at `phase`.
+pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut Scratch, phase: Phase) -> bool {
+    match cond {
+        Cond::And(parts) => parts.iter().all(|c| eval(c, rs, req, scratch, phase)),
+        Cond::Or(parts) => parts.iter().any(|c| eval(c, rs, req, scratch, phase)),
+        Cond::Not(inner) => !eval(inner, rs, req, scratch, phase),
+        Cond::Flag(Flag::BodyError) => req.body_error.is_some(),
+        Cond::Flag(Flag::EncodingError) => req.encoding_error,
+        Cond::Flag(Flag::LimitExceeded) => req.limit.is_some(),
+        Cond::Values { target, pipeline, op: op_id, negated } => {
+            let program = &rs.program;
+            let transforms = &program.pipelines[*pipeline as usize];
+            let operator = &program.ops[*op_id as usize];
+            let found = any_value(rs, req, target, phase, |value, scratch| {
+                let Scratch { cond_bufs, work, .. } = scratch;
+                let t = run_pipeline(transforms, value, cond_bufs);
+                op::eval(operator, t, program, work).is_some()
+            }, scratch);
+            found != *negated
+        }
+        Cond::Count { target, op, value, negated } => {
+            let mut n: i64 = 0;
+            any_value(rs, req, target, phase, |_, _| {
+                n += 1;
+                false
+            }, scratch);
+            op.holds(n, *value) != *negated
+        }
+    }
+}
+
+/// Calls `f` on each value of `target` known at `phase` until it returns true.
+fn any_value(
+    rs: &Ruleset,
+    req: &RequestData,
+    target: &TargetIr,
+    phase: Phase,
+    mut f: impl FnMut(&[u8], &mut Scratch) -> bool,
+    scratch: &mut Scratch,
+) -> bool {
+    let regexes = &rs.program.regexes;
+    for s in Source::SCALARS {
+        if target.sources.contains(s) && s.phase() <= phase {
+            if let Some(v) = req.scalar(s) {
+                if (s != Source::Body || !v.is_empty()) && f(v, scratch) {
+                    return true;
+                }
+            }
+        }
+    }
+    for pair in &req.fields.pairs {
+        for name in [true, false] {
+            let s = Source::of_pair(pair.origin, name);
+            if !target.sources.contains(s) || s.phase() > phase {
+                continue;
+            }
+            let key = req.fields.get(pair.name);
+            if !target.accepts_key(key, regexes) {
+                continue;
+            }
+            let v = if name { key } else { req.fields.get(pair.value) };
+            if f(v, scratch) {
+                return true;
+            }
+        }
+    }
+    false
+}

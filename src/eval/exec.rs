@@ -1,0 +1,420 @@
+//! Evaluation of one phase: scan every value, decide rules, compute the verdict.
+
+use std::io::Write as _;
+
+use regex_automata::{Input, PatternSet};
+
+use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, Stats, UNSEEN};
+use super::scratch::{Scratch, UNKNOWN, Work};
+use super::{Action, Match, Phase, Verdict, cond, op};
+use crate::compile::ir::{OpIr, RuleAction, RuleIdx};
+use crate::compile::plan::{AcOwner, Anchor, MemberKind, Scanner};
+use crate::compile::{LimitAction, Mode, Ruleset};
+use crate::request::{ByteRange, RequestData, Source, Transaction};
+use crate::transform::Transform;
+
+/// Runs `transforms` over `input` using the two buffers; returns the result
+/// (the input itself when no step changed it).
+pub(crate) fn run_pipeline<'a>(transforms: &[Transform], input: &'a [u8], bufs: &'a mut [Vec<u8>; 2]) -> &'a [u8] {
+    let mut current: Option<usize> = None;
+    for t in transforms {
+        let [a, b] = bufs;
+        let changed = match current {
+            None => t.apply(input, a),
+            Some(0) => t.apply(a, b),
+            Some(_) => t.apply(b, a),
+        };
+        if changed {
+            current = Some(match current {
+                None | Some(1) => 0,
+                Some(_) => 1,
+            });
+        }
+    }
+    match current {
+        None => input,
+        Some(i) => &bufs[i],
+    }
+}
+
+impl Transaction {
+    /// Evaluates the transaction up to `phase` and returns the verdict so far.
+    ///
+    /// Phases run in order, each once: asking for [`Phase::RequestBody`]
+    /// first runs [`Phase::RequestHeaders`] if it has not run. After a block
+    /// or an `allow`, later phases do nothing. Allocates nothing once
+    /// `scratch` and the transaction have warmed up.
+    pub fn evaluate(&mut self, phase: Phase, scratch: &mut Scratch) -> Verdict {
+        let Transaction { ruleset, req, res } = self;
+        let rs: &Ruleset = ruleset;
+        if rs.config().get_mode() == Mode::Off {
+            res.verdict = Verdict { phase, ..Verdict::default() };
+            return res.verdict;
+        }
+        scratch.follow(rs);
+        for p in [Phase::RequestHeaders, Phase::RequestBody] {
+            if p > phase {
+                break;
+            }
+            if res.done[p as usize] {
+                continue;
+            }
+            res.done[p as usize] = true;
+            if res.verdict.would_block || res.allowed {
+                res.verdict.phase = p;
+                continue;
+            }
+            req.prepare(p, rs.config());
+            update_exclusions(rs, req, res, scratch, p);
+            scan_phase(rs, req, res, scratch, p);
+            decide(rs, req, res, scratch, p);
+            res.verdict = verdict(rs, req, res, p);
+        }
+        res.verdict
+    }
+
+    /// The verdict of the last evaluation.
+    pub fn verdict(&self) -> Verdict {
+        self.res.verdict
+    }
+
+    /// The rules that matched, in rule order per phase.
+    pub fn matches(&self) -> impl Iterator<Item = Match<'_>> {
+        let rules = &self.ruleset.program.rules;
+        self.res.matched.iter().map(move |&h| {
+            let hit = &self.res.hits[h as usize];
+            let rule = &rules[hit.rule as usize];
+            Match {
+                id: rule.id,
+                message: &rule.message,
+                severity: rule.severity,
+                tags: &rule.tags,
+                field: std::str::from_utf8(self.res.text(hit.field)).unwrap_or(""),
+                offset: hit.offset,
+                snippet: self.res.text(hit.snippet),
+                phase: hit.phase,
+            }
+        })
+    }
+
+    /// Work counters of this transaction.
+    pub fn stats(&self) -> Stats {
+        self.res.stats
+    }
+}
+
+/// Evaluates the conditions of conditional exclusions that can be known now.
+fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+    for (i, ex) in rs.program.exclusions.iter().enumerate() {
+        if ex.when.phase() <= phase {
+            res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
+        }
+    }
+}
+
+fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+    for s in Source::SCALARS {
+        if s.phase() != phase || rs.plan.by_source[s.index()].is_empty() {
+            continue;
+        }
+        if let Some(v) = req.scalar(s) {
+            if s == Source::Body && v.is_empty() {
+                continue;
+            }
+            scan_value(rs, res, scratch, s, ByteRange::EMPTY, b"", v, phase);
+        }
+    }
+    for pair in &req.fields.pairs {
+        let name_source = Source::of_pair(pair.origin, true);
+        if name_source.phase() != phase {
+            continue;
+        }
+        let key = req.fields.get(pair.name);
+        if !rs.plan.by_source[name_source.index()].is_empty() {
+            scan_value(rs, res, scratch, name_source, pair.name, key, key, phase);
+        }
+        let value_source = Source::of_pair(pair.origin, false);
+        if !rs.plan.by_source[value_source.index()].is_empty() {
+            scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
+        }
+    }
+}
+
+/// Where a value came from, for recording hits.
+struct Place<'a> {
+    source: Source,
+    key_range: ByteRange,
+    key: &'a [u8],
+    phase: Phase,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, source: Source, key_range: ByteRange, key: &[u8], value: &[u8], phase: Phase) {
+    res.stats.values_inspected += 1;
+    let place = Place { source, key_range, key, phase };
+    let regexes = &rs.program.regexes;
+    for &g in &rs.plan.by_source[source.index()] {
+        let group = &rs.plan.groups[g as usize];
+        if let Some(keys) = &group.keys {
+            if !keys.iter().any(|k| k.matches(key, regexes)) {
+                continue;
+            }
+        }
+        let scanner = &rs.plan.scanners[group.scanner as usize];
+        let transforms = &rs.program.pipelines[group.pipeline as usize];
+        if !transforms.is_empty() {
+            res.stats.pipeline_runs += 1;
+        }
+        let Scratch { bufs, work, .. } = scratch;
+        let t = run_pipeline(transforms, value, bufs);
+        run_scanner(rs, group.scanner as usize, scanner, t, work, res, &place);
+    }
+}
+
+fn run_scanner(rs: &Ruleset, id: usize, scanner: &Scanner, t: &[u8], work: &mut Work, res: &mut Results, place: &Place<'_>) {
+    let program = &rs.program;
+    work.begin_value();
+    if let Some(ac) = &scanner.ac {
+        res.stats.automaton_passes += 1;
+        for m in ac.find_overlapping_iter(t) {
+            for owner in &scanner.ac_owners[m.pattern().as_usize()] {
+                match owner {
+                    AcOwner::Phrase(member) => work.hit(*member, m.start() as u32, m.end() as u32),
+                    AcOwner::Literal { member, anchor, exact } => {
+                        let placed = match anchor {
+                            Anchor::Anywhere => true,
+                            Anchor::Start => m.start() == 0,
+                            Anchor::End => m.end() == t.len(),
+                            Anchor::Whole => m.start() == 0 && m.end() == t.len(),
+                        };
+                        if placed && t[m.start()..m.end()] == **exact {
+                            work.hit(*member, m.start() as u32, m.end() as u32);
+                        }
+                    }
+                    AcOwner::Candidate(member) => work.candidate(*member),
+                }
+            }
+        }
+    }
+    if let Some(set) = &scanner.set {
+        res.stats.automaton_passes += 1;
+        let cache = work.set_caches[id].get_or_insert_with(|| set.create_cache());
+        // Taken out and put back so that `work.hit` can borrow `work`;
+        // an empty pattern set allocates nothing.
+        let mut patset = std::mem::replace(&mut work.patsets[id], PatternSet::new(0));
+        patset.clear();
+        set.which_overlapping_matches_with(cache, &Input::new(t), &mut patset);
+        for pid in patset.iter() {
+            let member = scanner.set_members[pid.as_usize()];
+            work.hit(member, UNKNOWN, 0);
+        }
+        work.patsets[id] = patset;
+    }
+    let mut i = 0;
+    while i < work.candidates.len() {
+        let m = work.candidates[i];
+        i += 1;
+        let member = scanner.members[m as usize];
+        if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+            continue;
+        }
+        if let MemberKind::Prefiltered(regex) = member.kind {
+            res.stats.regex_confirmations += 1;
+            let compiled = &program.regexes[regex as usize];
+            let cache = work.regex_cache(regex, &compiled.regex);
+            if let Some(found) = compiled.regex.search_with(cache, &Input::new(t)) {
+                work.hit(m, found.start() as u32, found.end() as u32);
+            }
+        }
+    }
+    for &m in &scanner.direct {
+        let member = scanner.members[m as usize];
+        if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+            continue;
+        }
+        let rule = &program.rules[member.rule as usize];
+        if rule.scan.as_ref().is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes)) {
+            continue;
+        }
+        res.stats.direct_checks += 1;
+        if let Some((s, e)) = op::eval(&program.ops[member.op as usize], t, program, work) {
+            work.hit(m, s as u32, e as u32);
+        }
+    }
+    let mut i = 0;
+    while i < work.touched.len() {
+        let m = work.touched[i];
+        i += 1;
+        let member = scanner.members[m as usize];
+        if member.negated || res.rule_state[member.rule as usize] != UNSEEN {
+            continue;
+        }
+        let (mut start, mut end) = work.hit[m as usize];
+        if start == UNKNOWN {
+            // A regex-set hit: find where.
+            (start, end) = (0, t.len() as u32);
+            if let OpIr::Regex(regex) = program.ops[member.op as usize] {
+                res.stats.regex_confirmations += 1;
+                let compiled = &program.regexes[regex as usize];
+                let cache = work.regex_cache(regex, &compiled.regex);
+                if let Some(found) = compiled.regex.search_with(cache, &Input::new(t)) {
+                    (start, end) = (found.start() as u32, found.end() as u32);
+                }
+            }
+        }
+        record_hit(rs, res, member.rule, place, t, start as usize, end as usize);
+    }
+    for &m in &scanner.negated {
+        if !work.is_hit(m) {
+            let rule = scanner.members[m as usize].rule;
+            record_hit(rs, res, rule, place, t, 0, t.len());
+        }
+    }
+}
+
+fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
+    if res.rule_state[rule as usize] != UNSEEN {
+        return;
+    }
+    let regexes = &rs.program.regexes;
+    let ir = &rs.program.rules[rule as usize];
+    if let Some(scan) = &ir.scan {
+        if !scan.accepts(place.source, place.key, regexes) {
+            return;
+        }
+    }
+    for ex in &ir.exclusions {
+        let Some(target) = &ex.target else { continue };
+        let active = ex.condition.is_none_or(|c| res.exclusion_active[c as usize]);
+        if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes) {
+            return;
+        }
+    }
+    res.rule_state[rule as usize] = HIT;
+    let start = start.min(t.len());
+    let end = end.clamp(start, t.len()).min(start + SNIPPET_MAX);
+    let snippet_start = res.text.len();
+    res.text.extend_from_slice(&t[start..end]);
+    let snippet = ByteRange { start: snippet_start as u32, end: res.text.len() as u32 };
+    res.hits.push(Hit {
+        rule,
+        source: Some(place.source),
+        key: place.key_range,
+        offset: start as u32,
+        snippet,
+        field: ByteRange::EMPTY,
+        phase: place.phase,
+    });
+}
+
+fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+    let rules = &rs.program.rules;
+    let mut order = std::mem::take(&mut scratch.work.order);
+    order.clear();
+    for (i, hit) in res.hits.iter().enumerate() {
+        if res.rule_state[hit.rule as usize] == HIT && rules[hit.rule as usize].phase <= phase {
+            order.push((hit.rule, i as u32));
+        }
+    }
+    for &r in &rs.plan.unscanned[phase as usize] {
+        if res.rule_state[r as usize] == UNSEEN {
+            order.push((r, u32::MAX));
+        }
+    }
+    order.sort_unstable();
+    for &(r, hit_index) in &order {
+        let rule = &rules[r as usize];
+        let excluded = rule
+            .exclusions
+            .iter()
+            .any(|ex| ex.target.is_none() && ex.condition.is_some_and(|c| res.exclusion_active[c as usize]));
+        if excluded || rule.when.as_ref().is_some_and(|c| !cond::eval(c, rs, req, scratch, phase)) {
+            res.rule_state[r as usize] = REJECTED;
+            continue;
+        }
+        res.rule_state[r as usize] = MATCHED;
+        let hit_index = if hit_index == u32::MAX {
+            res.hits.push(Hit {
+                rule: r,
+                source: None,
+                key: ByteRange::EMPTY,
+                offset: 0,
+                snippet: ByteRange::EMPTY,
+                field: ByteRange::EMPTY,
+                phase,
+            });
+            (res.hits.len() - 1) as u32
+        } else {
+            hit_index
+        };
+        let field = write_field(&mut res.text, &res.hits[hit_index as usize], req);
+        res.hits[hit_index as usize].field = field;
+        res.matched.push(hit_index);
+        match rule.action {
+            RuleAction::Score(n) => res.score = res.score.saturating_add(n),
+            RuleAction::Deny(status) => {
+                if res.deny.is_none() {
+                    res.deny = Some(status);
+                }
+            }
+            RuleAction::Allow => res.allowed = true,
+            RuleAction::Log => {}
+        }
+    }
+    scratch.work.order = order;
+}
+
+/// Writes `collection["key"]` (key bytes escaped) into `text`.
+fn write_field(text: &mut Vec<u8>, hit: &Hit, req: &RequestData) -> ByteRange {
+    let start = text.len();
+    if let Some(source) = hit.source {
+        text.extend_from_slice(source.field_name().as_bytes());
+        if source.is_keyed() {
+            text.extend_from_slice(b"[\"");
+            for &b in req.fields.get(hit.key) {
+                match b {
+                    b'"' => text.extend_from_slice(b"\\\""),
+                    b'\\' => text.extend_from_slice(b"\\\\"),
+                    0x20..=0x7e => text.push(b),
+                    _ => {
+                        let _ = write!(text, "\\x{b:02x}");
+                    }
+                }
+            }
+            text.extend_from_slice(b"\"]");
+        }
+    }
+    ByteRange { start: start as u32, end: text.len() as u32 }
+}
+
+fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verdict {
+    let config = rs.config();
+    let (would_block, status) = if res.allowed {
+        (false, 0)
+    } else if let Some(status) = res.deny {
+        (true, status)
+    } else if res.score >= config.get_anomaly_threshold() {
+        (true, config.get_block_status())
+    } else if req.limit.is_some() && config.get_on_limit() == LimitAction::Reject {
+        (true, config.get_limit_status())
+    } else {
+        (false, 0)
+    };
+    let action = if res.allowed {
+        Action::Allow
+    } else if would_block && config.get_mode() == Mode::Block {
+        Action::Block
+    } else if would_block || !res.matched.is_empty() {
+        Action::Log
+    } else {
+        Action::Allow
+    };
+    Verdict {
+        action,
+        status: if action == Action::Block { status } else { 0 },
+        score: res.score,
+        would_block,
+        matches: res.matched.len() as u32,
+        phase,
+    }
+}

@@ -1,0 +1,151 @@
+//! What a transaction found: hits, matched rules, score, counters.
+
+use std::sync::Arc;
+
+use super::{Phase, Verdict};
+use crate::compile::Ruleset;
+use crate::compile::ir::RuleIdx;
+use crate::dsl::ast::Severity;
+use crate::request::{ByteRange, Source};
+
+/// Rule states in [`Results::rule_state`].
+pub(crate) const UNSEEN: u8 = 0;
+pub(crate) const HIT: u8 = 1;
+pub(crate) const MATCHED: u8 = 2;
+pub(crate) const REJECTED: u8 = 3;
+
+/// Bytes of the matched value kept for logs.
+pub(crate) const SNIPPET_MAX: usize = 64;
+
+/// Work counters of one transaction, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Request values that at least one group inspected.
+    pub values_inspected: u64,
+    /// Transform pipelines run (one per value and distinct non-empty pipeline).
+    pub pipeline_runs: u64,
+    /// Automaton passes: Aho-Corasick and multi-regex scans over a value.
+    pub automaton_passes: u64,
+    /// Single regexes run to confirm a prefilter hit or find a match's place.
+    pub regex_confirmations: u64,
+    /// Operators evaluated directly (detect_sqli, comparisons, ...).
+    pub direct_checks: u64,
+}
+
+/// The first hit of a rule (or the decision of a rule without a scan).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    pub(crate) rule: RuleIdx,
+    pub(crate) source: Option<Source>,
+    /// The key, in the request's arena.
+    pub(crate) key: ByteRange,
+    pub(crate) offset: u32,
+    /// In [`Results::text`].
+    pub(crate) snippet: ByteRange,
+    /// In [`Results::text`], written when the rule is decided.
+    pub(crate) field: ByteRange,
+    pub(crate) phase: Phase,
+}
+
+/// A transaction's results. Cleared, not freed, between requests.
+#[derive(Debug, Default)]
+pub(crate) struct Results {
+    pub(crate) rule_state: Vec<u8>,
+    pub(crate) hits: Vec<Hit>,
+    /// Indices into `hits` of matched rules, in decision order.
+    pub(crate) matched: Vec<u32>,
+    pub(crate) text: Vec<u8>,
+    pub(crate) score: u32,
+    pub(crate) deny: Option<u16>,
+    pub(crate) allowed: bool,
+    pub(crate) done: [bool; 2],
+    pub(crate) stats: Stats,
+    pub(crate) exclusion_active: Vec<bool>,
+    pub(crate) verdict: Verdict,
+}
+
+impl Results {
+    pub(crate) fn for_ruleset(rs: &Ruleset) -> Results {
+        let mut r = Results::default();
+        r.clear(rs);
+        r
+    }
+
+    pub(crate) fn clear(&mut self, rs: &Ruleset) {
+        self.rule_state.clear();
+        self.rule_state.resize(rs.program.rules.len(), UNSEEN);
+        self.hits.clear();
+        self.matched.clear();
+        self.text.clear();
+        self.score = 0;
+        self.deny = None;
+        self.allowed = false;
+        self.done = [false; 2];
+        self.stats = Stats::default();
+        self.exclusion_active.clear();
+        self.exclusion_active.resize(rs.program.exclusions.len(), false);
+        self.verdict = Verdict::default();
+    }
+
+    pub(crate) fn text(&self, r: ByteRange) -> &[u8] {
+        self.text.get(r.start as usize..r.end as usize).unwrap_or(&[])
+    }
+}
+
+/// One matched rule, as reported to the host.
+#[derive(Clone, Copy, Debug)]
+pub struct Match<'a> {
+    pub(crate) id: u32,
+    pub(crate) message: &'a str,
+    pub(crate) severity: Option<Severity>,
+    pub(crate) tags: &'a [Arc<str>],
+    pub(crate) field: &'a str,
+    pub(crate) offset: u32,
+    pub(crate) snippet: &'a [u8],
+    pub(crate) phase: Phase,
+}
+
+impl<'a> Match<'a> {
+    /// The rule id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The rule's message.
+    pub fn message(&self) -> &'a str {
+        self.message
+    }
+
+    /// The rule's severity, if it has one.
+    pub fn severity(&self) -> Option<Severity> {
+        self.severity
+    }
+
+    /// The rule's tags.
+    pub fn tags(&self) -> impl Iterator<Item = &'a str> {
+        self.tags.iter().map(|t| &**t)
+    }
+
+    /// The field that matched, as a rule author writes it: `args["q"]`,
+    /// `headers["user-agent"]`, `path`; empty for rules decided by `when` alone.
+    /// Non-printable key bytes are escaped as `\xNN`.
+    pub fn field(&self) -> &'a str {
+        self.field
+    }
+
+    /// Byte offset of the match in the transformed value.
+    pub fn offset(&self) -> u32 {
+        self.offset
+    }
+
+    /// Up to 64 bytes of the transformed value from the match on.
+    pub fn snippet(&self) -> &'a [u8] {
+        self.snippet
+    }
+
+    /// The phase the rule matched in.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+}

@@ -1,0 +1,125 @@
+//! [`Scratch`]: per-thread working memory for evaluation.
+
+use regex_automata::PatternSet;
+use regex_automata::meta;
+
+use crate::compile::Ruleset;
+
+/// Sentinel start: a member hit whose position is not known yet (a regex-set hit).
+pub(crate) const UNKNOWN: u32 = u32::MAX;
+/// Sentinel hit slot: not hit.
+pub(crate) const NOT_HIT: (u32, u32) = (UNKNOWN, UNKNOWN);
+
+/// Working memory for evaluation: regex caches, transform buffers, per-value
+/// hit state. Use one per thread, with any number of transactions in turn. It
+/// grows to the largest request seen and is cleared, never freed, between
+/// values; it follows a reload by itself (it notices the ruleset changed).
+#[derive(Debug)]
+pub struct Scratch {
+    pub(crate) ruleset_id: u64,
+    /// Ping-pong buffers for the transform pipeline of the value being scanned.
+    pub(crate) bufs: [Vec<u8>; 2],
+    /// Buffers for condition evaluation (separate from the scan's).
+    pub(crate) cond_bufs: [Vec<u8>; 2],
+    pub(crate) work: Work,
+}
+
+/// The parts of the scratch the scanner mutates while a transformed value is
+/// borrowed from [`Scratch::bufs`].
+#[derive(Debug, Default)]
+pub(crate) struct Work {
+    /// One cache per compiled regex, made on first use.
+    pub(crate) regex_caches: Vec<Option<meta::Cache>>,
+    /// One cache per scanner's regex set, made on first use.
+    pub(crate) set_caches: Vec<Option<meta::Cache>>,
+    /// One pattern set per scanner (sized to its regex set).
+    pub(crate) patsets: Vec<PatternSet>,
+    /// Per scanner member: (start, end) of its hit on the current value,
+    /// (UNKNOWN, 0) when hit at an unknown place, NOT_HIT otherwise.
+    pub(crate) hit: Vec<(u32, u32)>,
+    /// Per scanner member: a required literal occurred.
+    pub(crate) candidate: Vec<bool>,
+    /// Members hit on the current value.
+    pub(crate) touched: Vec<u32>,
+    /// Members that became candidates on the current value.
+    pub(crate) candidates: Vec<u32>,
+    /// Rules to decide, with their hit (or u32::MAX), sorted by rule.
+    pub(crate) order: Vec<(u32, u32)>,
+}
+
+impl Scratch {
+    pub(crate) fn for_ruleset(rs: &Ruleset) -> Scratch {
+        let mut s = Scratch { ruleset_id: 0, bufs: Default::default(), cond_bufs: Default::default(), work: Work::default() };
+        s.follow(rs);
+        s
+    }
+
+    /// Makes the scratch fit `rs` if it was made for another ruleset.
+    pub(crate) fn follow(&mut self, rs: &Ruleset) {
+        if self.ruleset_id == rs.id() {
+            return;
+        }
+        self.ruleset_id = rs.id();
+        let w = &mut self.work;
+        w.regex_caches.clear();
+        w.regex_caches.resize_with(rs.program.regexes.len(), || None);
+        w.set_caches.clear();
+        w.set_caches.resize_with(rs.plan.scanners.len(), || None);
+        w.patsets.clear();
+        for s in &rs.plan.scanners {
+            w.patsets.push(PatternSet::new(s.set.as_ref().map_or(0, |r| r.pattern_len())));
+        }
+        w.hit.clear();
+        w.hit.resize(rs.plan.max_members, NOT_HIT);
+        w.candidate.clear();
+        w.candidate.resize(rs.plan.max_members, false);
+        w.touched.clear();
+        w.candidates.clear();
+        w.order.clear();
+    }
+}
+
+impl Work {
+    /// Forgets the previous value's hits.
+    pub(crate) fn begin_value(&mut self) {
+        for &m in &self.touched {
+            self.hit[m as usize] = NOT_HIT;
+        }
+        for &m in &self.candidates {
+            self.candidate[m as usize] = false;
+        }
+        self.touched.clear();
+        self.candidates.clear();
+    }
+
+    /// Records that member `m` matched at [start, end) (the first known place
+    /// wins); `start == UNKNOWN` records a hit whose place is not known yet.
+    pub(crate) fn hit(&mut self, m: u32, start: u32, end: u32) {
+        let slot = &mut self.hit[m as usize];
+        if *slot == NOT_HIT {
+            *slot = (start, end);
+            self.touched.push(m);
+        } else if slot.0 == UNKNOWN && start != UNKNOWN {
+            *slot = (start, end);
+        }
+    }
+
+    /// True when member `m` matched the current value.
+    pub(crate) fn is_hit(&self, m: u32) -> bool {
+        self.hit[m as usize] != NOT_HIT
+    }
+
+    /// Records that a required literal of member `m`'s regex occurred.
+    pub(crate) fn candidate(&mut self, m: u32) {
+        let c = &mut self.candidate[m as usize];
+        if !*c {
+            *c = true;
+            self.candidates.push(m);
+        }
+    }
+
+    /// The cache of regex `id`, made on first use.
+    pub(crate) fn regex_cache(&mut self, id: u32, regex: &meta::Regex) -> &mut meta::Cache {
+        self.regex_caches[id as usize].get_or_insert_with(|| regex.create_cache())
+    }
+}

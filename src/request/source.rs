@@ -1,0 +1,273 @@
+//! Value sources: the finest-grained kinds of request values.
+//!
+//! Every value the matcher inspects has exactly one [`Source`]. Collections in
+//! the rule language are sets of sources (`args` is the values of query, form,
+//! JSON and multipart arguments), which is what lets rules that inspect
+//! overlapping collections share one transform run and one automaton pass per
+//! value.
+
+use crate::dsl::ast::Collection;
+use crate::eval::Phase;
+
+use super::fields::Origin;
+
+/// The kind of one request value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum Source {
+    RequestLine,
+    Method,
+    Uri,
+    Path,
+    Basename,
+    Query,
+    Protocol,
+    Host,
+    Scheme,
+    ClientIp,
+    Body,
+    QueryName,
+    QueryValue,
+    FormName,
+    FormValue,
+    JsonName,
+    JsonValue,
+    MultipartName,
+    MultipartValue,
+    FileField,
+    FileName,
+    PartHeaderName,
+    PartHeaderValue,
+    HeaderName,
+    HeaderValue,
+    CookieName,
+    CookieValue,
+}
+
+/// How many sources there are.
+pub(crate) const SOURCE_COUNT: usize = 27;
+
+impl Source {
+    /// Every source, in numeric order.
+    pub(crate) const ALL: [Source; SOURCE_COUNT] = [
+        Source::RequestLine,
+        Source::Method,
+        Source::Uri,
+        Source::Path,
+        Source::Basename,
+        Source::Query,
+        Source::Protocol,
+        Source::Host,
+        Source::Scheme,
+        Source::ClientIp,
+        Source::Body,
+        Source::QueryName,
+        Source::QueryValue,
+        Source::FormName,
+        Source::FormValue,
+        Source::JsonName,
+        Source::JsonValue,
+        Source::MultipartName,
+        Source::MultipartValue,
+        Source::FileField,
+        Source::FileName,
+        Source::PartHeaderName,
+        Source::PartHeaderValue,
+        Source::HeaderName,
+        Source::HeaderValue,
+        Source::CookieName,
+        Source::CookieValue,
+    ];
+
+    /// The scalar sources (one value each, no key).
+    pub(crate) const SCALARS: [Source; 11] = [
+        Source::RequestLine,
+        Source::Method,
+        Source::Uri,
+        Source::Path,
+        Source::Basename,
+        Source::Query,
+        Source::Protocol,
+        Source::Host,
+        Source::Scheme,
+        Source::ClientIp,
+        Source::Body,
+    ];
+
+    /// The index of this source in per-source tables.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The source of a pair's name or value.
+    pub(crate) fn of_pair(origin: Origin, name: bool) -> Source {
+        match (origin, name) {
+            (Origin::Query, true) => Source::QueryName,
+            (Origin::Query, false) => Source::QueryValue,
+            (Origin::Form, true) => Source::FormName,
+            (Origin::Form, false) => Source::FormValue,
+            (Origin::Json, true) => Source::JsonName,
+            (Origin::Json, false) => Source::JsonValue,
+            (Origin::Multipart, true) => Source::MultipartName,
+            (Origin::Multipart, false) => Source::MultipartValue,
+            (Origin::File, true) => Source::FileField,
+            (Origin::File, false) => Source::FileName,
+            (Origin::PartHeader, true) => Source::PartHeaderName,
+            (Origin::PartHeader, false) => Source::PartHeaderValue,
+            (Origin::Header, true) => Source::HeaderName,
+            (Origin::Header, false) => Source::HeaderValue,
+            (Origin::Cookie, true) => Source::CookieName,
+            (Origin::Cookie, false) => Source::CookieValue,
+        }
+    }
+
+    /// The first phase in which values of this source exist.
+    pub(crate) fn phase(self) -> Phase {
+        match self {
+            Source::Body
+            | Source::FormName
+            | Source::FormValue
+            | Source::JsonName
+            | Source::JsonValue
+            | Source::MultipartName
+            | Source::MultipartValue
+            | Source::FileField
+            | Source::FileName
+            | Source::PartHeaderName
+            | Source::PartHeaderValue => Phase::RequestBody,
+            _ => Phase::RequestHeaders,
+        }
+    }
+
+    /// How a match on this source is named in verdicts and logs: the collection
+    /// a rule author would write (`args`, `headers`, ...).
+    pub(crate) fn field_name(self) -> &'static str {
+        match self {
+            Source::QueryValue | Source::FormValue | Source::JsonValue | Source::MultipartValue => "args",
+            Source::QueryName | Source::FormName | Source::JsonName | Source::MultipartName => "args.names",
+            Source::FileName => "files",
+            Source::FileField => "files.names",
+            Source::PartHeaderValue => "multipart.headers",
+            Source::PartHeaderName => "multipart.headers.names",
+            Source::HeaderValue => "headers",
+            Source::HeaderName => "headers.names",
+            Source::CookieValue => "cookies",
+            Source::CookieName => "cookies.names",
+            Source::RequestLine => "request_line",
+            Source::Method => "method",
+            Source::Uri => "uri",
+            Source::Path => "path",
+            Source::Basename => "basename",
+            Source::Query => "query",
+            Source::Protocol => "protocol",
+            Source::Host => "host",
+            Source::Scheme => "scheme",
+            Source::ClientIp => "client_ip",
+            Source::Body => "body",
+        }
+    }
+
+    /// True for sources whose values have a key (pairs).
+    pub(crate) fn is_keyed(self) -> bool {
+        !Source::SCALARS.contains(&self)
+    }
+}
+
+/// A set of sources.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct SourceSet(u32);
+
+impl SourceSet {
+    /// The empty set.
+    pub(crate) const EMPTY: SourceSet = SourceSet(0);
+
+    /// A set of the given sources.
+    pub(crate) fn of(sources: &[Source]) -> SourceSet {
+        SourceSet(sources.iter().fold(0, |bits, s| bits | 1 << s.index()))
+    }
+
+    /// Every source.
+    pub(crate) fn all() -> SourceSet {
+        SourceSet((1 << SOURCE_COUNT) - 1)
+    }
+
+    /// True when `s` is in the set.
+    pub(crate) fn contains(self, s: Source) -> bool {
+        self.0 & (1 << s.index()) != 0
+    }
+
+    /// The union.
+    pub(crate) fn union(self, other: SourceSet) -> SourceSet {
+        SourceSet(self.0 | other.0)
+    }
+
+    /// True when the sets share a source.
+    pub(crate) fn intersects(self, other: SourceSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The sources in the set, in numeric order.
+    pub(crate) fn iter(self) -> impl Iterator<Item = Source> {
+        Source::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+
+    /// The latest phase of any source in the set (headers for the empty set).
+    pub(crate) fn phase(self) -> Phase {
+        if self.iter().any(|s| s.phase() == Phase::RequestBody) { Phase::RequestBody } else { Phase::RequestHeaders }
+    }
+
+    /// The sources a collection is made of.
+    pub(crate) fn of_collection(c: Collection) -> SourceSet {
+        use Source as S;
+        match c {
+            Collection::Args => SourceSet::of(&[S::QueryValue, S::FormValue, S::JsonValue, S::MultipartValue]),
+            Collection::ArgsNames => SourceSet::of(&[S::QueryName, S::FormName, S::JsonName, S::MultipartName]),
+            Collection::ArgsQuery => SourceSet::of(&[S::QueryValue]),
+            Collection::ArgsQueryNames => SourceSet::of(&[S::QueryName]),
+            Collection::ArgsBody => SourceSet::of(&[S::FormValue, S::JsonValue, S::MultipartValue]),
+            Collection::ArgsBodyNames => SourceSet::of(&[S::FormName, S::JsonName, S::MultipartName]),
+            Collection::Json => SourceSet::of(&[S::JsonValue]),
+            Collection::JsonNames => SourceSet::of(&[S::JsonName]),
+            Collection::Headers => SourceSet::of(&[S::HeaderValue]),
+            Collection::HeadersNames => SourceSet::of(&[S::HeaderName]),
+            Collection::Cookies => SourceSet::of(&[S::CookieValue]),
+            Collection::CookiesNames => SourceSet::of(&[S::CookieName]),
+            Collection::Files => SourceSet::of(&[S::FileName]),
+            Collection::FilesNames => SourceSet::of(&[S::FileField]),
+            Collection::MultipartHeaders => SourceSet::of(&[S::PartHeaderValue]),
+            Collection::MultipartHeadersNames => SourceSet::of(&[S::PartHeaderName]),
+            Collection::RequestLine => SourceSet::of(&[S::RequestLine]),
+            Collection::Method => SourceSet::of(&[S::Method]),
+            Collection::Uri => SourceSet::of(&[S::Uri]),
+            Collection::Path => SourceSet::of(&[S::Path]),
+            Collection::Basename => SourceSet::of(&[S::Basename]),
+            Collection::Query => SourceSet::of(&[S::Query]),
+            Collection::Protocol => SourceSet::of(&[S::Protocol]),
+            Collection::Host => SourceSet::of(&[S::Host]),
+            Collection::Scheme => SourceSet::of(&[S::Scheme]),
+            Collection::ClientIp => SourceSet::of(&[S::ClientIp]),
+            Collection::Body => SourceSet::of(&[S::Body]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_is_in_all_in_order() {
+        for (n, s) in Source::ALL.iter().enumerate() {
+            assert_eq!(s.index(), n);
+        }
+        assert_eq!(SourceSet::all().iter().count(), SOURCE_COUNT);
+    }
+
+    #[test]
+    fn collections_cover_every_source() {
+        let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| acc.union(SourceSet::of_collection(*c)));
+        assert_eq!(union, SourceSet::all());
+        assert_eq!(SourceSet::of_collection(Collection::Args).phase(), Phase::RequestBody);
+        assert_eq!(SourceSet::of_collection(Collection::ArgsQuery).phase(), Phase::RequestHeaders);
+    }
+}

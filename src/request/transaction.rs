@@ -1,0 +1,516 @@
+//! [`Transaction`]: one request, fed by the host and evaluated by phase.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use super::fields::{ByteRange, Fields, Origin, ParseError, ParseLimits, ParseStatus};
+use super::header::{self, BodyKind};
+use super::source::Source;
+use super::{cookies, json, multipart, percent, urlencoded};
+use crate::compile::ir::parse_ip;
+use crate::compile::{Config, Ruleset};
+use crate::eval::{Phase, Results};
+use crate::transform::Transform;
+
+/// Which limit a request went over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `max_body_bytes`.
+    BodyBytes,
+    /// `max_args`.
+    Args,
+    /// `max_headers`.
+    Headers,
+    /// `max_header_bytes`.
+    HeaderBytes,
+    /// `max_uri_bytes`.
+    UriBytes,
+    /// `max_json_depth`.
+    JsonDepth,
+    /// `max_multipart_parts`.
+    MultipartParts,
+}
+
+impl Limit {
+    /// The config key of the limit.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::BodyBytes => "max_body_bytes",
+            Limit::Args => "max_args",
+            Limit::Headers => "max_headers",
+            Limit::HeaderBytes => "max_header_bytes",
+            Limit::UriBytes => "max_uri_bytes",
+            Limit::JsonDepth => "max_json_depth",
+            Limit::MultipartParts => "max_multipart_parts",
+        }
+    }
+}
+
+/// Room for a request id.
+#[derive(Debug)]
+struct RequestId([u8; 64]);
+
+impl Default for RequestId {
+    fn default() -> RequestId {
+        RequestId([0; 64])
+    }
+}
+
+/// The request data of a transaction: bytes copied from the host, and what
+/// was parsed from them. Cleared, not freed, between requests.
+#[derive(Debug, Default)]
+pub(crate) struct RequestData {
+    pub(crate) fields: Fields,
+    /// Scalar values by source index (RequestLine..=ClientIp); the body is apart.
+    scalars: [Option<ByteRange>; 10],
+    pub(crate) body: Vec<u8>,
+    body_offered: u64,
+    pub(crate) client_ip: Option<IpAddr>,
+    header_count: usize,
+    header_bytes: usize,
+    pub(crate) body_error: Option<ParseError>,
+    pub(crate) encoding_error: bool,
+    /// The first limit the request went over.
+    pub(crate) limit: Option<Limit>,
+    prepared: [bool; 2],
+    scheme_set: bool,
+    tmp: Vec<u8>,
+    pub(crate) body_kind: Option<BodyKind>,
+    request_id: RequestId,
+    request_id_len: usize,
+    pub(crate) started: Option<SystemTime>,
+}
+
+impl RequestData {
+    fn clear(&mut self) {
+        self.fields.clear();
+        self.scalars = [None; 10];
+        self.body.clear();
+        self.body_offered = 0;
+        self.client_ip = None;
+        self.header_count = 0;
+        self.header_bytes = 0;
+        self.body_error = None;
+        self.encoding_error = false;
+        self.limit = None;
+        self.prepared = [false; 2];
+        self.scheme_set = false;
+        self.tmp.clear();
+        self.body_kind = None;
+        self.request_id_len = 0;
+        self.started = None;
+    }
+
+    fn over(&mut self, limit: Limit) {
+        if self.limit.is_none() {
+            self.limit = Some(limit);
+        }
+    }
+
+    fn set_scalar(&mut self, source: Source, bytes: &[u8]) {
+        let range = self.fields.push_bytes(bytes);
+        self.scalars[source.index()] = Some(range);
+    }
+
+    /// The value of a scalar source, if the request has one.
+    pub(crate) fn scalar(&self, source: Source) -> Option<&[u8]> {
+        if source == Source::Body {
+            return Some(&self.body);
+        }
+        self.scalars.get(source.index()).copied().flatten().map(|r| self.fields.get(r))
+    }
+
+    /// The first header with this name (ASCII case-insensitive).
+    pub(crate) fn header(&self, name: &[u8]) -> Option<&[u8]> {
+        self.fields
+            .pairs
+            .iter()
+            .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(name))
+            .map(|p| self.fields.get(p.value))
+    }
+
+    /// The request id: the one the host set, or one made up.
+    pub(crate) fn request_id_str(&self) -> &str {
+        std::str::from_utf8(&self.request_id.0[..self.request_id_len]).unwrap_or("")
+    }
+
+    /// Makes up a request id (16 hex digits) if the host has not set one.
+    fn ensure_request_id(&mut self) {
+        if self.request_id_len == 0 {
+            static COUNTER: AtomicU64 = AtomicU64::new(0);
+            let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            let mut z = seed ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for i in 0..16 {
+                self.request_id.0[i] = HEX[((z >> (60 - 4 * i)) & 15) as usize];
+            }
+            self.request_id_len = 16;
+        }
+    }
+
+    /// Parses what a phase needs: the query string and cookies before the
+    /// headers phase, the body before the body phase. Runs once per phase.
+    pub(crate) fn prepare(&mut self, phase: Phase, config: &Config) {
+        let i = phase as usize;
+        if self.prepared[i] {
+            return;
+        }
+        self.prepared[i] = true;
+        self.fields.max_args = config.get_max_args();
+        match phase {
+            Phase::RequestHeaders => self.prepare_headers(),
+            Phase::RequestBody => self.prepare_body(config),
+        }
+    }
+
+    fn prepare_headers(&mut self) {
+        if self.scalars[Source::Host.index()].is_none() {
+            if let Some(range) = self.fields.pairs.iter().find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"host")).map(|p| p.value) {
+                let value = self.fields.get(range).to_vec_in_tmp(&mut self.tmp);
+                let host = host_without_port(&self.tmp[..value]);
+                let start = self.fields.mark();
+                self.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
+                self.scalars[Source::Host.index()] = Some(self.fields.range_from(start));
+            }
+        }
+        if !self.scheme_set {
+            self.set_scalar(Source::Scheme, b"http");
+            self.scheme_set = true;
+        }
+        if let Some(q) = self.scalars[Source::Query.index()] {
+            self.tmp.clear();
+            self.tmp.extend_from_slice(self.fields.get(q));
+            let tmp = std::mem::take(&mut self.tmp);
+            let status = urlencoded::parse_urlencoded(&tmp, Origin::Query, &mut self.fields);
+            self.tmp = tmp;
+            self.absorb(status, false);
+        }
+        let mut i = 0;
+        while i < self.fields.pairs.len() {
+            let p = self.fields.pairs[i];
+            i += 1;
+            if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
+                self.tmp.clear();
+                self.tmp.extend_from_slice(self.fields.get(p.value));
+                let tmp = std::mem::take(&mut self.tmp);
+                cookies::parse_cookies(&tmp, &mut self.fields);
+                self.tmp = tmp;
+            }
+        }
+    }
+
+    fn prepare_body(&mut self, config: &Config) {
+        if self.body_offered > config.get_max_body_bytes() as u64 {
+            self.over(Limit::BodyBytes);
+        }
+        if self.body.is_empty() {
+            return;
+        }
+        let ct_range = self
+            .fields
+            .pairs
+            .iter()
+            .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"content-type"))
+            .map(|p| p.value);
+        let content_type = ct_range.map_or(0, |r| self.fields.get(r).to_vec_in_tmp(&mut self.tmp));
+        let kind = if content_type == 0 { BodyKind::Other } else { header::body_kind(&self.tmp[..content_type]) };
+        self.body_kind = Some(kind);
+        let limits = ParseLimits { max_json_depth: config.get_max_json_depth(), max_parts: config.get_max_multipart_parts() };
+        let body = std::mem::take(&mut self.body);
+        let status = match kind {
+            BodyKind::UrlEncoded => Some(urlencoded::parse_urlencoded(&body, Origin::Form, &mut self.fields)),
+            BodyKind::Json => Some(json::parse_json(&body, &limits, &mut self.fields)),
+            BodyKind::Multipart => {
+                let ct = std::mem::take(&mut self.tmp);
+                let status = match multipart::boundary_from_content_type(&ct[..content_type]) {
+                    Ok(boundary) => multipart::parse_multipart(&body, boundary, &limits, &mut self.fields),
+                    Err(e) => ParseStatus { error: Some(e), ..ParseStatus::default() },
+                };
+                self.tmp = ct;
+                Some(status)
+            }
+            BodyKind::Xml | BodyKind::Other => None,
+        };
+        self.body = body;
+        if let Some(status) = status {
+            let json_or_parts = matches!(kind, BodyKind::Json | BodyKind::Multipart);
+            self.absorb(status, json_or_parts);
+        }
+    }
+
+    fn absorb(&mut self, status: ParseStatus, structural: bool) {
+        if status.error.is_some() && self.body_error.is_none() {
+            self.body_error = status.error;
+        }
+        self.encoding_error |= status.invalid_encoding;
+        if status.limit_exceeded {
+            // The parser stopped at a limit: too many arguments, or (for JSON
+            // and multipart) too deep or too many parts.
+            let limit = if self.fields.arg_count >= self.fields.max_args {
+                Limit::Args
+            } else if structural && self.body_kind == Some(BodyKind::Json) {
+                Limit::JsonDepth
+            } else if structural {
+                Limit::MultipartParts
+            } else {
+                Limit::Args
+            };
+            self.over(limit);
+        }
+    }
+}
+
+/// Copies a slice into `tmp` (cleared) and returns its length; used to work on
+/// a value while the arena it lives in is being appended to.
+trait ToTmp {
+    fn to_vec_in_tmp(&self, tmp: &mut Vec<u8>) -> usize;
+}
+
+impl ToTmp for [u8] {
+    fn to_vec_in_tmp(&self, tmp: &mut Vec<u8>) -> usize {
+        tmp.clear();
+        tmp.extend_from_slice(self);
+        tmp.len()
+    }
+}
+
+/// `example.com:8080` → `example.com`; `[::1]:80` → `::1`.
+fn host_without_port(host: &[u8]) -> &[u8] {
+    let host = host.trim_ascii();
+    if let Some(rest) = host.strip_prefix(b"[") {
+        return rest.iter().position(|&b| b == b']').map_or(rest, |end| &rest[..end]);
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(i) if host.iter().filter(|&&b| b == b':').count() == 1 => &host[..i],
+        _ => host,
+    }
+}
+
+/// One HTTP request being inspected.
+///
+/// Feed it the request line, the client address, the headers and the body
+/// (in chunks as they arrive), then evaluate it by phase with a per-thread
+/// [`crate::Scratch`]. Reuse it with [`Transaction::reset`]: a warmed-up
+/// transaction allocates nothing.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use rampart::{Action, Phase, Ruleset, Transaction};
+///
+/// let ruleset = Arc::new(Ruleset::from_rules(r#"
+///     rule 1 "Path traversal" {
+///         severity critical
+///         inspect  args
+///         match    contains "../"
+///     }
+/// "#).unwrap());
+/// let mut scratch = ruleset.create_scratch();
+/// let mut tx = Transaction::new(ruleset.clone());
+///
+/// tx.set_request("GET", "/download?file=../../etc/passwd", "HTTP/1.1");
+/// tx.add_header("Host", "example.com");
+/// let verdict = tx.evaluate(Phase::RequestHeaders, &mut scratch);
+/// assert_eq!(verdict.action(), Action::Block);
+/// assert_eq!(verdict.status(), 403);
+/// assert_eq!(tx.matches().next().unwrap().field(), "args[\"file\"]");
+///
+/// tx.reset();
+/// tx.set_request("GET", "/download?file=report.pdf", "HTTP/1.1");
+/// tx.evaluate(Phase::RequestHeaders, &mut scratch);
+/// let verdict = tx.evaluate(Phase::RequestBody, &mut scratch);
+/// assert_eq!(verdict.action(), Action::Allow);
+/// ```
+#[derive(Debug)]
+pub struct Transaction {
+    pub(crate) ruleset: Arc<Ruleset>,
+    pub(crate) req: RequestData,
+    pub(crate) res: Results,
+}
+
+impl Transaction {
+    /// A transaction evaluated against `ruleset`.
+    pub fn new(ruleset: Arc<Ruleset>) -> Transaction {
+        let res = Results::for_ruleset(&ruleset);
+        Transaction { ruleset, req: RequestData::default(), res }
+    }
+
+    /// The ruleset this transaction uses.
+    pub fn ruleset(&self) -> &Arc<Ruleset> {
+        &self.ruleset
+    }
+
+    /// Forgets the request, keeping memory, to take the next one.
+    pub fn reset(&mut self) {
+        self.req.clear();
+        self.res.clear(&self.ruleset);
+    }
+
+    /// Like [`Transaction::reset`], switching to another ruleset (after a reload).
+    pub fn reset_with(&mut self, ruleset: Arc<Ruleset>) {
+        self.ruleset = ruleset;
+        self.reset();
+    }
+
+    /// Sets the request line. `uri` is the request target as received
+    /// (origin form `/path?query`, or absolute form `http://host/path`);
+    /// `protocol` is `HTTP/1.1` etc. (empty for HTTP/0.9). Bytes need not be
+    /// UTF-8. A target longer than `max_uri_bytes` is cut there and flagged.
+    pub fn set_request(&mut self, method: impl AsRef<[u8]>, uri: impl AsRef<[u8]>, protocol: impl AsRef<[u8]>) {
+        let (method, uri, protocol) = (method.as_ref(), uri.as_ref(), protocol.as_ref());
+        let max_uri = self.ruleset.config().get_max_uri_bytes();
+        let req = &mut self.req;
+        if req.started.is_none() {
+            req.started = Some(SystemTime::now());
+        }
+        req.ensure_request_id();
+        let uri = if uri.len() > max_uri {
+            req.over(Limit::UriBytes);
+            &uri[..max_uri]
+        } else {
+            uri
+        };
+        req.set_scalar(Source::Method, method);
+        req.set_scalar(Source::Uri, uri);
+        req.set_scalar(Source::Protocol, protocol);
+        let start = req.fields.mark();
+        req.fields.bytes.extend_from_slice(method);
+        req.fields.bytes.push(b' ');
+        req.fields.bytes.extend_from_slice(uri);
+        if !protocol.is_empty() {
+            req.fields.bytes.push(b' ');
+            req.fields.bytes.extend_from_slice(protocol);
+        }
+        req.scalars[Source::RequestLine.index()] = Some(req.fields.range_from(start));
+
+        // Split the target: [scheme://authority]path[?query][#fragment].
+        let mut rest = uri;
+        if let Some(pos) = rest.windows(3).position(|w| w == b"://") {
+            let scheme = &rest[..pos];
+            if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
+                let lower_start = req.fields.mark();
+                req.fields.bytes.extend(scheme.iter().map(u8::to_ascii_lowercase));
+                req.scalars[Source::Scheme.index()] = Some(req.fields.range_from(lower_start));
+                req.scheme_set = true;
+                let after = &rest[pos + 3..];
+                let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
+                let authority = &after[..end];
+                let authority = authority.iter().rposition(|&b| b == b'@').map_or(authority, |at| &authority[at + 1..]);
+                let host = host_without_port(authority);
+                let hs = req.fields.mark();
+                req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
+                req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
+                rest = &after[end..];
+            }
+        }
+        let rest = rest.iter().position(|&b| b == b'#').map_or(rest, |h| &rest[..h]);
+        let (raw_path, query) = match rest.iter().position(|&b| b == b'?') {
+            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+            None => (rest, None),
+        };
+        if let Some(q) = query {
+            req.set_scalar(Source::Query, q);
+        }
+        // The path: percent-decoded (`+` stays), then `.` and `..` resolved.
+        req.tmp.clear();
+        if !percent::percent_decode_into(raw_path, false, &mut req.tmp) {
+            req.encoding_error = true;
+        }
+        let mut normalized = std::mem::take(&mut req.fields.work);
+        let path: &[u8] = if Transform::NormalizePath.apply(&req.tmp, &mut normalized) { &normalized } else { &req.tmp };
+        let path_range = req.fields.push_bytes(path);
+        req.fields.work = normalized;
+        req.scalars[Source::Path.index()] = Some(path_range);
+        let path = req.fields.get(path_range);
+        let base_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        req.scalars[Source::Basename.index()] = Some(ByteRange { start: path_range.start + base_start as u32, end: path_range.end });
+    }
+
+    /// Sets the client address as text (`203.0.113.7`, `2001:db8::1`).
+    pub fn set_client(&mut self, ip: impl AsRef<[u8]>) {
+        let ip = ip.as_ref();
+        self.req.client_ip = parse_ip(ip);
+        self.req.set_scalar(Source::ClientIp, ip);
+    }
+
+    /// Sets the scheme the request arrived with (`http` or `https`); default `http`.
+    pub fn set_scheme(&mut self, scheme: impl AsRef<[u8]>) {
+        let start = self.req.fields.mark();
+        self.req.fields.bytes.extend(scheme.as_ref().iter().map(u8::to_ascii_lowercase));
+        self.req.scalars[Source::Scheme.index()] = Some(self.req.fields.range_from(start));
+        self.req.scheme_set = true;
+    }
+
+    /// Sets the id used in the audit event (at most 64 bytes are kept; bytes
+    /// other than printable ASCII become `_`).
+    pub fn set_request_id(&mut self, id: impl AsRef<[u8]>) {
+        let id = id.as_ref();
+        let n = id.len().min(64);
+        for (dst, &src) in self.req.request_id.0.iter_mut().zip(&id[..n]) {
+            *dst = if src.is_ascii_graphic() && src != b'"' && src != b'\\' { src } else { b'_' };
+        }
+        self.req.request_id_len = n;
+    }
+
+    /// Adds a request header, in order; duplicates are kept. Headers beyond
+    /// `max_headers` or `max_header_bytes` are dropped and flagged.
+    pub fn add_header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let config = self.ruleset.config();
+        let req = &mut self.req;
+        if req.header_count >= config.get_max_headers() {
+            req.over(Limit::Headers);
+            return;
+        }
+        if req.header_bytes + name.len() + value.len() > config.get_max_header_bytes() {
+            req.over(Limit::HeaderBytes);
+            return;
+        }
+        req.header_count += 1;
+        req.header_bytes += name.len() + value.len();
+        let n = req.fields.push_bytes(name);
+        let v = req.fields.push_bytes(value);
+        req.fields.push_pair(Origin::Header, n, v);
+    }
+
+    /// Appends a chunk of the request body. Bytes beyond `max_body_bytes` are
+    /// not kept; the request is flagged (and rejected, if so configured).
+    pub fn append_body(&mut self, chunk: impl AsRef<[u8]>) {
+        let chunk = chunk.as_ref();
+        let max = self.ruleset.config().get_max_body_bytes();
+        let req = &mut self.req;
+        req.body_offered = req.body_offered.saturating_add(chunk.len() as u64);
+        let room = max.saturating_sub(req.body.len());
+        req.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// The limit the request went over, if any.
+    pub fn limit_exceeded(&self) -> Option<Limit> {
+        self.req.limit
+    }
+
+    /// Why the body could not be parsed, if it could not: a message and the
+    /// byte offset in the body.
+    pub fn body_error(&self) -> Option<(&'static str, usize)> {
+        self.req.body_error.map(|e| (e.message, e.offset))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_lose_their_port() {
+        assert_eq!(host_without_port(b"example.com:8080"), b"example.com");
+        assert_eq!(host_without_port(b"[::1]:80"), b"::1");
+        assert_eq!(host_without_port(b"::1"), b"::1");
+        assert_eq!(host_without_port(b" a.b "), b"a.b");
+    }
+}

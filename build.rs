@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
@@ -16,26 +18,39 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
                 continue;
             }
             collect(&path, root, out);
-        } else if path.extension().is_some_and(|e| e == "rules" || e == "data" || e == "toml") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "rules" || e == "data" || e == "toml")
+        {
             out.push(path);
         }
     }
 }
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.join("rules");
     println!("cargo:rerun-if-changed=rules");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
-    let mut code = String::from("/// The default rule set's files: (path under rules/, text).\npub(crate) static DEFAULT_FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The default rule set's files: (path under rules/, text).\npub(crate) static DEFAULT_FILES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let rel = path.strip_prefix(&manifest).expect("under the manifest dir");
+        let rel = path
+            .strip_prefix(&manifest)
+            .expect("under the manifest dir");
         let rel = rel.to_string_lossy().replace('\\', "/");
-        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("default_rules.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("default_rules.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

@@ -29,9 +29,11 @@ mod eval;
 mod request;
 pub mod transform;
 
-pub use crate::compile::{Config, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary};
+pub use crate::compile::{
+    Config, GroupInfo, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary,
+};
 pub use crate::dsl::ast::Severity;
 pub use crate::dsl::{RuleError, RuleErrors};
 pub use crate::eval::{Action, Match, Phase, Scratch, Stats, Verdict};
 pub use crate::request::{Limit, Transaction};
-pub use crate::transform::Transform;
+pub use crate::transform::{Transform, base64_decode_strict};

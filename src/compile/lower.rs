@@ -17,7 +17,9 @@ use super::config::Config;
 use super::ir::*;
 use super::load::{self, EmbeddedFs, Fs, RealFs};
 use super::regex;
-use crate::dsl::ast::{self, Action, Collection, Expr, ListLiteral, Operator, PhaseName, PhraseSource, Subject, Target};
+use crate::dsl::ast::{
+    self, Action, Collection, Expr, ListLiteral, Operator, PhaseName, PhraseSource, Subject, Target,
+};
 use crate::dsl::{ErrorKind, RuleError, SourceFile, Span};
 use crate::eval::Phase;
 use crate::request::SourceSet;
@@ -43,7 +45,11 @@ fn fs_for(embedded: bool) -> &'static dyn Fs {
 
 impl Loader {
     pub(crate) fn new() -> Loader {
-        Loader { files: Vec::new(), errors: Vec::new(), seen: HashSet::new() }
+        Loader {
+            files: Vec::new(),
+            errors: Vec::new(),
+            seen: HashSet::new(),
+        }
     }
 
     /// Reads a TOML config and the rule files it includes; returns its settings.
@@ -52,7 +58,11 @@ impl Loader {
         let text = match fs_for(embedded).read(path) {
             Ok(t) => t,
             Err(e) => {
-                self.errors.push(RuleError::whole_file(ErrorKind::Io, &name, format!("cannot read config: {e}")));
+                self.errors.push(RuleError::whole_file(
+                    ErrorKind::Io,
+                    &name,
+                    format!("cannot read config: {e}"),
+                ));
                 return None;
             }
         };
@@ -72,7 +82,13 @@ impl Loader {
     }
 
     /// Loads every rule file a pattern names.
-    pub(crate) fn load_pattern(&mut self, dir: &Path, pattern: &str, embedded: bool, from: Option<(&SourceFile, Span)>) {
+    pub(crate) fn load_pattern(
+        &mut self,
+        dir: &Path,
+        pattern: &str,
+        embedded: bool,
+        from: Option<(&SourceFile, Span)>,
+    ) {
         let fs = fs_for(embedded);
         match load::expand(fs, dir, pattern) {
             Ok(paths) if paths.is_empty() => {
@@ -103,11 +119,22 @@ impl Loader {
         self.add(source, PathBuf::new(), false, &mut Vec::new());
     }
 
-    fn load_rule_file(&mut self, path: &Path, embedded: bool, from: Option<(&SourceFile, Span)>, stack: &mut Vec<PathBuf>) {
+    fn load_rule_file(
+        &mut self,
+        path: &Path,
+        embedded: bool,
+        from: Option<(&SourceFile, Span)>,
+        stack: &mut Vec<PathBuf>,
+    ) {
         let key = (embedded, path.to_path_buf());
         if stack.contains(&key.1) {
             if let Some((src, span)) = from {
-                self.errors.push(RuleError::new(ErrorKind::Check, src, span, format!("include cycle: `{}` includes itself", path.display())));
+                self.errors.push(RuleError::new(
+                    ErrorKind::Check,
+                    src,
+                    span,
+                    format!("include cycle: `{}` includes itself", path.display()),
+                ));
             }
             return;
         }
@@ -118,12 +145,16 @@ impl Loader {
             Ok(t) => t,
             Err(e) => {
                 let message = match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("include file not found: `{}`", path.display()),
+                    std::io::ErrorKind::NotFound => {
+                        format!("include file not found: `{}`", path.display())
+                    }
                     _ => format!("cannot read `{}`: {e}", path.display()),
                 };
                 self.errors.push(match from {
                     Some((src, span)) => RuleError::new(ErrorKind::Io, src, span, message),
-                    None => RuleError::whole_file(ErrorKind::Io, &path.display().to_string(), message),
+                    None => {
+                        RuleError::whole_file(ErrorKind::Io, &path.display().to_string(), message)
+                    }
                 });
                 return;
             }
@@ -147,7 +178,12 @@ impl Loader {
             })
             .collect();
         let index = self.files.len();
-        self.files.push(LoadedFile { source, dir: dir.clone(), embedded, ast });
+        self.files.push(LoadedFile {
+            source,
+            dir: dir.clone(),
+            embedded,
+            ast,
+        });
         for (path, span) in includes {
             let full = load::resolve(&dir, &path);
             let src = self.files[index].source.clone();
@@ -157,7 +193,11 @@ impl Loader {
 }
 
 fn show_dir(dir: &Path) -> String {
-    if dir.as_os_str().is_empty() { ".".to_owned() } else { dir.display().to_string() }
+    if dir.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        dir.display().to_string()
+    }
 }
 
 /// Turns loaded files into a program.
@@ -172,11 +212,23 @@ impl<'c> Lowerer<'c> {
     pub(crate) fn new(config: &'c Config) -> Lowerer<'c> {
         let mut program = Program::default();
         program.pipeline(&[]);
-        Lowerer { program, errors: Vec::new(), config, data: HashMap::new() }
+        Lowerer {
+            program,
+            errors: Vec::new(),
+            config,
+            data: HashMap::new(),
+        }
     }
 
-    fn error(&mut self, file: &LoadedFile, span: Span, kind: ErrorKind, message: impl Into<String>) {
-        self.errors.push(RuleError::new(kind, &file.source, span, message));
+    fn error(
+        &mut self,
+        file: &LoadedFile,
+        span: Span,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) {
+        self.errors
+            .push(RuleError::new(kind, &file.source, span, message));
     }
 
     /// Lowers every file: rules first, then exclusions (which name rules).
@@ -186,13 +238,20 @@ impl<'c> Lowerer<'c> {
         let mut all: Vec<RuleIr> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
             for item in &file.ast.items {
-                let ast::Item::Rule(rule) = item else { continue };
+                let ast::Item::Rule(rule) = item else {
+                    continue;
+                };
                 if let Some((ffi, span)) = first_seen.get(&rule.id.value) {
                     let (line, col) = files[*ffi].source.line_column(span.start as usize);
                     let first = format!("{}:{line}:{col}", files[*ffi].source.name());
                     self.errors.push(
-                        RuleError::new(ErrorKind::Check, &file.source, rule.id.span, format!("duplicate rule id {}", rule.id.value))
-                            .with_help(format!("first defined at {first}")),
+                        RuleError::new(
+                            ErrorKind::Check,
+                            &file.source,
+                            rule.id.span,
+                            format!("duplicate rule id {}", rule.id.value),
+                        )
+                        .with_help(format!("first defined at {first}")),
                     );
                     continue;
                 }
@@ -204,12 +263,17 @@ impl<'c> Lowerer<'c> {
         }
         for file in files {
             for item in &file.ast.items {
-                let ast::Item::Exclude(ex) = item else { continue };
+                let ast::Item::Exclude(ex) = item else {
+                    continue;
+                };
                 self.lower_exclude(file, ex, &mut all, &mut removed);
             }
         }
         let paranoia = self.config.get_paranoia();
-        self.program.rules = all.into_iter().filter(|r| r.paranoia <= paranoia && !removed.contains(&r.id)).collect();
+        self.program.rules = all
+            .into_iter()
+            .filter(|r| r.paranoia <= paranoia && !removed.contains(&r.id))
+            .collect();
     }
 
     fn lower_rule(&mut self, file: &LoadedFile, rule: &ast::Rule) -> Option<RuleIr> {
@@ -217,34 +281,77 @@ impl<'c> Lowerer<'c> {
         let id = rule.id.value;
         let head = rule.id.span;
         if rule.matcher.is_none() && rule.when.is_none() {
-            self.error(file, head, ErrorKind::Check, format!("rule {id} has neither `match` nor `when`: say what it matches"));
+            self.error(
+                file,
+                head,
+                ErrorKind::Check,
+                format!("rule {id} has neither `match` nor `when`: say what it matches"),
+            );
         }
         if let Some(m) = &rule.matcher {
             if rule.inspect.is_none() {
-                self.error(file, m.span, ErrorKind::Check, format!("rule {id} has `match` but no `inspect`: say which fields to scan"));
+                self.error(
+                    file,
+                    m.span,
+                    ErrorKind::Check,
+                    format!("rule {id} has `match` but no `inspect`: say which fields to scan"),
+                );
             }
         } else {
             if let Some(i) = &rule.inspect {
-                self.error(file, i.span, ErrorKind::Check, format!("rule {id} has `inspect` but no `match`"));
+                self.error(
+                    file,
+                    i.span,
+                    ErrorKind::Check,
+                    format!("rule {id} has `inspect` but no `match`"),
+                );
             }
             if let Some(t) = &rule.transform {
-                self.error(file, t.span, ErrorKind::Check, format!("rule {id} has `transform` but no `match`"));
+                self.error(
+                    file,
+                    t.span,
+                    ErrorKind::Check,
+                    format!("rule {id} has `transform` but no `match`"),
+                );
             }
         }
         if rule.severity.is_none() && rule.action.is_none() {
-            self.error(file, head, ErrorKind::Check, format!("rule {id} needs a `severity` (to add to the anomaly score) or an `action`"));
+            self.error(
+                file,
+                head,
+                ErrorKind::Check,
+                format!(
+                    "rule {id} needs a `severity` (to add to the anomaly score) or an `action`"
+                ),
+            );
         }
         let scan = match (&rule.inspect, &rule.matcher) {
             (Some(inspect), Some(m)) => {
-                let targets: Vec<TargetIr> = inspect.value.iter().filter_map(|t| self.lower_target(file, t)).collect();
-                let transforms: Vec<_> = rule.transform.as_ref().map(|t| t.value.iter().map(|s| s.value).collect()).unwrap_or_default();
+                let targets: Vec<TargetIr> = inspect
+                    .value
+                    .iter()
+                    .filter_map(|t| self.lower_target(file, t))
+                    .collect();
+                let transforms: Vec<_> = rule
+                    .transform
+                    .as_ref()
+                    .map(|t| t.value.iter().map(|s| s.value).collect())
+                    .unwrap_or_default();
                 let pipeline = self.program.pipeline(&transforms);
                 let op = self.lower_op(file, &m.value.op);
-                op.map(|op| Scan { targets, pipeline, op, negated: m.value.negated })
+                op.map(|op| Scan {
+                    targets,
+                    pipeline,
+                    op,
+                    negated: m.value.negated,
+                })
             }
             _ => None,
         };
-        let when = rule.when.as_ref().and_then(|w| self.lower_expr(file, &w.value));
+        let when = rule
+            .when
+            .as_ref()
+            .and_then(|w| self.lower_expr(file, &w.value));
         let needed = when.as_ref().map_or(Phase::RequestHeaders, Cond::phase);
         let phase = match &rule.phase {
             Some(p) => {
@@ -253,14 +360,21 @@ impl<'c> Lowerer<'c> {
                     PhaseName::Body => Phase::RequestBody,
                 };
                 if explicit < needed {
-                    self.error(file, p.span, ErrorKind::Check, format!("rule {id} says `phase headers` but its `when` reads body data"));
+                    self.error(
+                        file,
+                        p.span,
+                        ErrorKind::Check,
+                        format!("rule {id} says `phase headers` but its `when` reads body data"),
+                    );
                 }
                 explicit
             }
             None => needed,
         };
         let action = match rule.action.as_ref().map(|a| a.value) {
-            Some(Action::Deny(status)) => RuleAction::Deny(status.unwrap_or(self.config.get_block_status())),
+            Some(Action::Deny(status)) => {
+                RuleAction::Deny(status.unwrap_or(self.config.get_block_status()))
+            }
             Some(Action::Allow) => RuleAction::Allow,
             Some(Action::Log) => RuleAction::Log,
             Some(Action::Score(n)) => RuleAction::Score(n),
@@ -275,7 +389,11 @@ impl<'c> Lowerer<'c> {
             message: rule.message.value.as_str().into(),
             severity: rule.severity.as_ref().map(|s| s.value),
             paranoia: rule.paranoia.as_ref().map_or(1, |p| p.value),
-            tags: rule.tags.iter().map(|t| Arc::from(t.value.as_str())).collect(),
+            tags: rule
+                .tags
+                .iter()
+                .map(|t| Arc::from(t.value.as_str()))
+                .collect(),
             action,
             scan,
             when,
@@ -286,10 +404,16 @@ impl<'c> Lowerer<'c> {
     }
 
     fn lower_target(&mut self, file: &LoadedFile, t: &Target) -> Option<TargetIr> {
-        let mut target = TargetIr { sources: SourceSet::of_collection(t.collection), include: Vec::new(), exclude: Vec::new() };
+        let mut target = TargetIr {
+            sources: SourceSet::of_collection(t.collection),
+            include: Vec::new(),
+            exclude: Vec::new(),
+        };
         for s in &t.selectors {
             let key = match &s.key {
-                ast::KeyPattern::Exact(k) => KeyMatch::Exact(k.to_ascii_lowercase().into_bytes().into()),
+                ast::KeyPattern::Exact(k) => {
+                    KeyMatch::Exact(k.to_ascii_lowercase().into_bytes().into())
+                }
                 ast::KeyPattern::Regex(r) => {
                     // The selector's span covers `!` and the backticks; the pattern starts after the backtick.
                     let start = s.span.end as usize - r.len() - 1;
@@ -303,7 +427,11 @@ impl<'c> Lowerer<'c> {
                     }
                 }
             };
-            if s.negated { target.exclude.push(key) } else { target.include.push(key) }
+            if s.negated {
+                target.exclude.push(key)
+            } else {
+                target.include.push(key)
+            }
         }
         Some(target)
     }
@@ -334,14 +462,24 @@ impl<'c> Lowerer<'c> {
                     return None;
                 }
                 if phrases.iter().any(String::is_empty) {
-                    self.error(file, span, ErrorKind::Check, "empty phrase: it would match every value");
+                    self.error(
+                        file,
+                        span,
+                        ErrorKind::Check,
+                        "empty phrase: it would match every value",
+                    );
                     return None;
                 }
                 let bytes: Vec<Box<[u8]>> = phrases.iter().map(|p| p.as_bytes().into()).collect();
                 let ac = match phrase_automaton(&bytes, MatchKind::LeftmostFirst) {
                     Ok(ac) => ac,
                     Err(e) => {
-                        self.error(file, span, ErrorKind::Check, format!("phrase list cannot be compiled: {e}"));
+                        self.error(
+                            file,
+                            span,
+                            ErrorKind::Check,
+                            format!("phrase list cannot be compiled: {e}"),
+                        );
                         return None;
                     }
                 };
@@ -352,12 +490,15 @@ impl<'c> Lowerer<'c> {
             Operator::EndsWith(s) => OpIr::EndsWith(s.value.as_bytes().into()),
             Operator::Equals(s) => OpIr::Equals(s.value.as_bytes().into()),
             Operator::In(ListLiteral::Strings(list)) => {
-                let mut items: Vec<Box<[u8]>> = list.iter().map(|s| s.value.as_bytes().into()).collect();
+                let mut items: Vec<Box<[u8]>> =
+                    list.iter().map(|s| s.value.as_bytes().into()).collect();
                 items.sort();
                 items.dedup();
                 OpIr::InStrings(items)
             }
-            Operator::In(ListLiteral::Networks(list)) => OpIr::InNetworks(list.iter().map(|c| c.value).collect()),
+            Operator::In(ListLiteral::Networks(list)) => {
+                OpIr::InNetworks(list.iter().map(|c| c.value).collect())
+            }
             Operator::Compare(op, n) => OpIr::Compare(*op, n.value),
             Operator::Length(op, n) => OpIr::Length(*op, n.value),
             Operator::DetectSqli => OpIr::DetectSqli,
@@ -377,7 +518,11 @@ impl<'c> Lowerer<'c> {
         Some(self.program.add_op(lowered))
     }
 
-    fn data_file(&mut self, file: &LoadedFile, path: &ast::Spanned<String>) -> Option<Arc<Vec<String>>> {
+    fn data_file(
+        &mut self,
+        file: &LoadedFile,
+        path: &ast::Spanned<String>,
+    ) -> Option<Arc<Vec<String>>> {
         let full = load::resolve(&file.dir, &path.value);
         let key = (file.embedded, full.clone());
         if let Some(list) = self.data.get(&key) {
@@ -397,7 +542,9 @@ impl<'c> Lowerer<'c> {
             }
             Err(e) => {
                 let message = match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("data file not found: `{}`", full.display()),
+                    std::io::ErrorKind::NotFound => {
+                        format!("data file not found: `{}`", full.display())
+                    }
                     _ => format!("cannot read data file `{}`: {e}", full.display()),
                 };
                 self.error(file, path.span, ErrorKind::Io, message);
@@ -408,32 +555,66 @@ impl<'c> Lowerer<'c> {
 
     fn lower_expr(&mut self, file: &LoadedFile, e: &Expr) -> Option<Cond> {
         Some(match e {
-            Expr::Or(parts) => Cond::Or(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
-            Expr::And(parts) => Cond::And(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
+            Expr::Or(parts) => Cond::Or(
+                parts
+                    .iter()
+                    .map(|p| self.lower_expr(file, p))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            Expr::And(parts) => Cond::And(
+                parts
+                    .iter()
+                    .map(|p| self.lower_expr(file, p))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
             Expr::Not(inner) => Cond::Not(Box::new(self.lower_expr(file, inner)?)),
             Expr::Flag(f) => Cond::Flag(f.value),
             Expr::Cond(c) => match &c.subject {
                 Subject::Values(t) => {
                     let target = self.lower_target(file, t)?;
                     let op = self.lower_op(file, &c.op)?;
-                    Cond::Values { target, pipeline: 0, op, negated: c.negated }
+                    Cond::Values {
+                        target,
+                        pipeline: 0,
+                        op,
+                        negated: c.negated,
+                    }
                 }
                 Subject::Count(t) => {
                     let target = self.lower_target(file, t)?;
                     let Operator::Compare(op, n) = &c.op else {
-                        self.error(file, c.span, ErrorKind::Check, "`count(...)` needs a numeric comparison such as `> 10`");
+                        self.error(
+                            file,
+                            c.span,
+                            ErrorKind::Check,
+                            "`count(...)` needs a numeric comparison such as `> 10`",
+                        );
                         return None;
                     };
-                    if t.collection != Collection::ClientIp && !t.collection.is_keyed() && t.selectors.is_empty() {
+                    if t.collection != Collection::ClientIp
+                        && !t.collection.is_keyed()
+                        && t.selectors.is_empty()
+                    {
                         // Counting a single field is allowed (0 or 1), nothing to check.
                     }
-                    Cond::Count { target, op: *op, value: n.value, negated: c.negated }
+                    Cond::Count {
+                        target,
+                        op: *op,
+                        value: n.value,
+                        negated: c.negated,
+                    }
                 }
             },
         })
     }
 
-    fn lower_exclude(&mut self, file: &LoadedFile, ex: &ast::Exclude, rules: &mut [RuleIr], removed: &mut HashSet<u32>) {
+    fn lower_exclude(
+        &mut self,
+        file: &LoadedFile,
+        ex: &ast::Exclude,
+        rules: &mut [RuleIr],
+        removed: &mut HashSet<u32>,
+    ) {
         let mut chosen: Vec<usize> = Vec::new();
         for sel in &ex.rules {
             let before = chosen.len();
@@ -450,10 +631,19 @@ impl<'c> Lowerer<'c> {
             if let ast::RuleSelector::Id(id) = sel
                 && chosen.len() == before
             {
-                self.error(file, id.span, ErrorKind::Check, format!("`exclude` names rule {}, which does not exist", id.value));
+                self.error(
+                    file,
+                    id.span,
+                    ErrorKind::Check,
+                    format!("`exclude` names rule {}, which does not exist", id.value),
+                );
             }
         }
-        let targets: Vec<TargetIr> = ex.targets.iter().filter_map(|t| self.lower_target(file, t)).collect();
+        let targets: Vec<TargetIr> = ex
+            .targets
+            .iter()
+            .filter_map(|t| self.lower_target(file, t))
+            .collect();
         if targets.len() != ex.targets.len() {
             return;
         }
@@ -473,11 +663,17 @@ impl<'c> Lowerer<'c> {
                     None => {
                         removed.insert(rules[i].id);
                     }
-                    Some(_) => rules[i].exclusions.push(RuleExclusion { target: None, condition }),
+                    Some(_) => rules[i].exclusions.push(RuleExclusion {
+                        target: None,
+                        condition,
+                    }),
                 }
             } else {
                 for t in &targets {
-                    rules[i].exclusions.push(RuleExclusion { target: Some(t.clone()), condition });
+                    rules[i].exclusions.push(RuleExclusion {
+                        target: Some(t.clone()),
+                        condition,
+                    });
                 }
             }
         }
@@ -485,6 +681,12 @@ impl<'c> Lowerer<'c> {
 }
 
 /// An ASCII case-insensitive automaton over phrases.
-pub(crate) fn phrase_automaton(phrases: &[Box<[u8]>], kind: MatchKind) -> Result<AhoCorasick, aho_corasick::BuildError> {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(kind).build(phrases)
+pub(crate) fn phrase_automaton(
+    phrases: &[Box<[u8]>],
+    kind: MatchKind,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(kind)
+        .build(phrases)
 }

@@ -14,4 +14,4 @@ pub(crate) mod regex;
 mod ruleset;
 
 pub use config::{Config, LimitAction, Mode};
-pub use ruleset::{RuleInfo, Ruleset, RulesetBuilder, Summary};
+pub use ruleset::{GroupInfo, RuleInfo, Ruleset, RulesetBuilder, Summary};

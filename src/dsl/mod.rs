@@ -16,13 +16,22 @@ mod span;
 pub use ast::File;
 pub(crate) use error::{ErrorKind, suggest};
 pub use error::{RuleError, RuleErrors};
-pub use format::{expr_text, format_file, format_rule, operator_text, quote, target_text};
+pub use format::{
+    expr_text, format_file, format_file_with_comments, format_rule, operator_text, quote,
+    target_text,
+};
+pub use parser::Comment;
 pub use span::{SourceFile, Span};
 
 /// Parses a rule file. Returns the items that parsed and every syntax error,
 /// in order; a broken item is skipped up to the next top-level keyword.
 pub fn parse(source: &SourceFile) -> (File, Vec<RuleError>) {
     parser::parse_file(source)
+}
+
+/// Parses a rule file keeping its comments (for the formatter).
+pub fn parse_with_comments(source: &SourceFile) -> (File, Vec<Comment>, Vec<RuleError>) {
+    parser::parse_file_with_comments(source)
 }
 
 /// Parses a standalone boolean expression, as written after `when`.

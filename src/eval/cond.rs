@@ -10,7 +10,13 @@ use crate::dsl::ast::Flag;
 use crate::request::{RequestData, Source};
 
 /// True when `cond` holds for the request as known at `phase`.
-pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut Scratch, phase: Phase) -> bool {
+pub(crate) fn eval(
+    cond: &Cond,
+    rs: &Ruleset,
+    req: &RequestData,
+    scratch: &mut Scratch,
+    phase: Phase,
+) -> bool {
     match cond {
         Cond::And(parts) => parts.iter().all(|c| eval(c, rs, req, scratch, phase)),
         Cond::Or(parts) => parts.iter().any(|c| eval(c, rs, req, scratch, phase)),
@@ -18,23 +24,49 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
         Cond::Flag(Flag::BodyError) => req.body_error.is_some(),
         Cond::Flag(Flag::EncodingError) => req.encoding_error,
         Cond::Flag(Flag::LimitExceeded) => req.limit.is_some(),
-        Cond::Values { target, pipeline, op: op_id, negated } => {
+        Cond::Values {
+            target,
+            pipeline,
+            op: op_id,
+            negated,
+        } => {
             let program = &rs.program;
             let transforms = &program.pipelines[*pipeline as usize];
             let operator = &program.ops[*op_id as usize];
-            let found = any_value(rs, req, target, phase, |value, scratch| {
-                let Scratch { cond_bufs, work, .. } = scratch;
-                let t = run_pipeline(transforms, value, cond_bufs);
-                op::eval(operator, t, program, work).is_some()
-            }, scratch);
+            let found = any_value(
+                rs,
+                req,
+                target,
+                phase,
+                |value, scratch| {
+                    let Scratch {
+                        cond_bufs, work, ..
+                    } = scratch;
+                    let t = run_pipeline(transforms, value, cond_bufs);
+                    op::eval(operator, t, program, work).is_some()
+                },
+                scratch,
+            );
             found != *negated
         }
-        Cond::Count { target, op, value, negated } => {
+        Cond::Count {
+            target,
+            op,
+            value,
+            negated,
+        } => {
             let mut n: i64 = 0;
-            any_value(rs, req, target, phase, |_, _| {
-                n += 1;
-                false
-            }, scratch);
+            any_value(
+                rs,
+                req,
+                target,
+                phase,
+                |_, _| {
+                    n += 1;
+                    false
+                },
+                scratch,
+            );
             op.holds(n, *value) != *negated
         }
     }
@@ -69,7 +101,11 @@ fn any_value(
             if !target.accepts_key(key, regexes) {
                 continue;
             }
-            let v = if name { key } else { req.fields.get(pair.value) };
+            let v = if name {
+                key
+            } else {
+                req.fields.get(pair.value)
+            };
             if f(v, scratch) {
                 return true;
             }

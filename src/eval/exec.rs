@@ -15,7 +15,11 @@ use crate::transform::Transform;
 
 /// Runs `transforms` over `input` using the two buffers; returns the result
 /// (the input itself when no step changed it).
-pub(crate) fn run_pipeline<'a>(transforms: &[Transform], input: &'a [u8], bufs: &'a mut [Vec<u8>; 2]) -> &'a [u8] {
+pub(crate) fn run_pipeline<'a>(
+    transforms: &[Transform],
+    input: &'a [u8],
+    bufs: &'a mut [Vec<u8>; 2],
+) -> &'a [u8] {
     let mut current: Option<usize> = None;
     for t in transforms {
         let [a, b] = bufs;
@@ -48,7 +52,10 @@ impl Transaction {
         let Transaction { ruleset, req, res } = self;
         let rs: &Ruleset = ruleset;
         if rs.config().get_mode() == Mode::Off {
-            res.verdict = Verdict { phase, ..Verdict::default() };
+            res.verdict = Verdict {
+                phase,
+                ..Verdict::default()
+            };
             return res.verdict;
         }
         scratch.follow(rs);
@@ -104,7 +111,13 @@ impl Transaction {
 }
 
 /// Evaluates the conditions of conditional exclusions that can be known now.
-fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+fn update_exclusions(
+    rs: &Ruleset,
+    req: &RequestData,
+    res: &mut Results,
+    scratch: &mut Scratch,
+    phase: Phase,
+) {
     for (i, ex) in rs.program.exclusions.iter().enumerate() {
         if ex.when.phase() <= phase {
             res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
@@ -112,7 +125,13 @@ fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch
     }
 }
 
-fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+fn scan_phase(
+    rs: &Ruleset,
+    req: &RequestData,
+    res: &mut Results,
+    scratch: &mut Scratch,
+    phase: Phase,
+) {
     for s in Source::SCALARS {
         if s.phase() != phase || rs.plan.by_source[s.index()].is_empty() {
             continue;
@@ -135,7 +154,16 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
         }
         let value_source = Source::of_pair(pair.origin, false);
         if !rs.plan.by_source[value_source.index()].is_empty() {
-            scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
+            scan_value(
+                rs,
+                res,
+                scratch,
+                value_source,
+                pair.name,
+                key,
+                req.fields.get(pair.value),
+                phase,
+            );
         }
     }
 }
@@ -149,9 +177,23 @@ struct Place<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, source: Source, key_range: ByteRange, key: &[u8], value: &[u8], phase: Phase) {
+fn scan_value(
+    rs: &Ruleset,
+    res: &mut Results,
+    scratch: &mut Scratch,
+    source: Source,
+    key_range: ByteRange,
+    key: &[u8],
+    value: &[u8],
+    phase: Phase,
+) {
     res.stats.values_inspected += 1;
-    let place = Place { source, key_range, key, phase };
+    let place = Place {
+        source,
+        key_range,
+        key,
+        phase,
+    };
     let regexes = &rs.program.regexes;
     for &g in &rs.plan.by_source[source.index()] {
         let group = &rs.plan.groups[g as usize];
@@ -171,7 +213,15 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, source: So
     }
 }
 
-fn run_scanner(rs: &Ruleset, id: usize, scanner: &Scanner, t: &[u8], work: &mut Work, res: &mut Results, place: &Place<'_>) {
+fn run_scanner(
+    rs: &Ruleset,
+    id: usize,
+    scanner: &Scanner,
+    t: &[u8],
+    work: &mut Work,
+    res: &mut Results,
+    place: &Place<'_>,
+) {
     let program = &rs.program;
     work.begin_value();
     if let Some(ac) = &scanner.ac {
@@ -180,7 +230,11 @@ fn run_scanner(rs: &Ruleset, id: usize, scanner: &Scanner, t: &[u8], work: &mut 
             for owner in &scanner.ac_owners[m.pattern().as_usize()] {
                 match owner {
                     AcOwner::Phrase(member) => work.hit(*member, m.start() as u32, m.end() as u32),
-                    AcOwner::Literal { member, anchor, exact } => {
+                    AcOwner::Literal {
+                        member,
+                        anchor,
+                        exact,
+                    } => {
                         let placed = match anchor {
                             Anchor::Anywhere => true,
                             Anchor::Start => m.start() == 0,
@@ -233,7 +287,11 @@ fn run_scanner(rs: &Ruleset, id: usize, scanner: &Scanner, t: &[u8], work: &mut 
             continue;
         }
         let rule = &program.rules[member.rule as usize];
-        if rule.scan.as_ref().is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes)) {
+        if rule
+            .scan
+            .as_ref()
+            .is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes))
+        {
             continue;
         }
         res.stats.direct_checks += 1;
@@ -272,7 +330,15 @@ fn run_scanner(rs: &Ruleset, id: usize, scanner: &Scanner, t: &[u8], work: &mut 
     }
 }
 
-fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
+fn record_hit(
+    rs: &Ruleset,
+    res: &mut Results,
+    rule: RuleIdx,
+    place: &Place<'_>,
+    t: &[u8],
+    start: usize,
+    end: usize,
+) {
     if res.rule_state[rule as usize] != UNSEEN {
         return;
     }
@@ -285,8 +351,11 @@ fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>,
     }
     for ex in &ir.exclusions {
         let Some(target) = &ex.target else { continue };
-        let active = ex.condition.is_none_or(|c| res.exclusion_active[c as usize]);
-        if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes) {
+        let active = ex
+            .condition
+            .is_none_or(|c| res.exclusion_active[c as usize]);
+        if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes)
+        {
             return;
         }
     }
@@ -295,7 +364,10 @@ fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>,
     let end = end.clamp(start, t.len()).min(start + SNIPPET_MAX);
     let snippet_start = res.text.len();
     res.text.extend_from_slice(&t[start..end]);
-    let snippet = ByteRange { start: snippet_start as u32, end: res.text.len() as u32 };
+    let snippet = ByteRange {
+        start: snippet_start as u32,
+        end: res.text.len() as u32,
+    };
     res.hits.push(Hit {
         rule,
         source: Some(place.source),
@@ -324,11 +396,18 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
     order.sort_unstable();
     for &(r, hit_index) in &order {
         let rule = &rules[r as usize];
-        let excluded = rule
-            .exclusions
-            .iter()
-            .any(|ex| ex.target.is_none() && ex.condition.is_some_and(|c| res.exclusion_active[c as usize]));
-        if excluded || rule.when.as_ref().is_some_and(|c| !cond::eval(c, rs, req, scratch, phase)) {
+        let excluded = rule.exclusions.iter().any(|ex| {
+            ex.target.is_none()
+                && ex
+                    .condition
+                    .is_some_and(|c| res.exclusion_active[c as usize])
+        });
+        if excluded
+            || rule
+                .when
+                .as_ref()
+                .is_some_and(|c| !cond::eval(c, rs, req, scratch, phase))
+        {
             res.rule_state[r as usize] = REJECTED;
             continue;
         }
@@ -384,7 +463,10 @@ fn write_field(text: &mut Vec<u8>, hit: &Hit, req: &RequestData) -> ByteRange {
             text.extend_from_slice(b"\"]");
         }
     }
-    ByteRange { start: start as u32, end: text.len() as u32 }
+    ByteRange {
+        start: start as u32,
+        end: text.len() as u32,
+    }
 }
 
 fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verdict {
@@ -411,7 +493,7 @@ fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verd
     };
     Verdict {
         action,
-        status: if action == Action::Block { status } else { 0 },
+        status,
         score: res.score,
         would_block,
         matches: res.matched.len() as u32,

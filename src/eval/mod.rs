@@ -79,7 +79,14 @@ pub struct Verdict {
 
 impl Default for Verdict {
     fn default() -> Verdict {
-        Verdict { action: Action::Allow, status: 0, score: 0, would_block: false, matches: 0, phase: Phase::RequestHeaders }
+        Verdict {
+            action: Action::Allow,
+            status: 0,
+            score: 0,
+            would_block: false,
+            matches: 0,
+            phase: Phase::RequestHeaders,
+        }
     }
 }
 
@@ -90,7 +97,8 @@ impl Verdict {
     }
 
     /// The HTTP status to answer with when blocking (403 unless a rule or the
-    /// config says otherwise); 0 when the action is not [`Action::Block`].
+    /// config says otherwise). In detect mode, the status block mode would
+    /// have used. 0 when [`Verdict::would_block`] is false.
     pub fn status(&self) -> u16 {
         self.status
     }

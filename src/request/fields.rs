@@ -88,7 +88,10 @@ pub(crate) struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { max_json_depth: 64, max_parts: 256 }
+        ParseLimits {
+            max_json_depth: 64,
+            max_parts: 256,
+        }
     }
 }
 
@@ -165,17 +168,26 @@ impl Fields {
 
     /// The range from `start` (a [`Fields::mark`]) to the end of the arena.
     pub(crate) fn range_from(&self, start: u32) -> ByteRange {
-        ByteRange { start, end: self.mark() }
+        ByteRange {
+            start,
+            end: self.mark(),
+        }
     }
 
     /// The bytes of a range.
     pub(crate) fn get(&self, range: ByteRange) -> &[u8] {
-        self.bytes.get(range.start as usize..range.end as usize).unwrap_or(&[])
+        self.bytes
+            .get(range.start as usize..range.end as usize)
+            .unwrap_or(&[])
     }
 
     /// Adds a pair that is not an argument (header, cookie, part header).
     pub(crate) fn push_pair(&mut self, origin: Origin, name: ByteRange, value: ByteRange) {
-        self.pairs.push(Pair { origin, name, value });
+        self.pairs.push(Pair {
+            origin,
+            name,
+            value,
+        });
     }
 
     /// Adds an argument pair (query, form, JSON, multipart field or file) unless
@@ -187,7 +199,11 @@ impl Fields {
             return false;
         }
         self.arg_count += 1;
-        self.pairs.push(Pair { origin, name, value });
+        self.pairs.push(Pair {
+            origin,
+            name,
+            value,
+        });
         true
     }
 }
@@ -198,13 +214,19 @@ mod tests {
 
     #[test]
     fn ranges_point_into_the_arena() {
-        let mut f = Fields { max_args: 1, ..Fields::default() };
+        let mut f = Fields {
+            max_args: 1,
+            ..Fields::default()
+        };
         let n = f.push_bytes(b"id");
         let v = f.push_bytes(b"42");
         assert_eq!(f.get(n), b"id");
         assert_eq!(f.get(v), b"42");
         assert!(f.push_arg(Origin::Query, n, v));
-        assert!(!f.push_arg(Origin::Query, n, v), "second argument is over the limit");
+        assert!(
+            !f.push_arg(Origin::Query, n, v),
+            "second argument is over the limit"
+        );
         f.clear();
         assert!(f.bytes.is_empty() && f.pairs.is_empty() && f.arg_count == 0);
     }

@@ -1,19 +1,157 @@
-//! TEMPORARY stub.
+//! Percent-decoding (`%XX`, and `+` as space in form data), lenient as
+//! ModSecurity's: an invalid escape is kept as it was sent and reported.
+//!
+//! Reference:
+//! - `a%20b` gives `a b`; `%41%6a` gives `Aj` (hex digits in either case).
+//! - With `plus_as_space`, `a+b` gives `a b`; without it `+` stays.
+//! - Invalid escapes are kept literally and make the result false: `%zz` gives
+//!   `%zz`, a final `%4` gives `%4`, a final `%` gives `%`. Only the `%` is
+//!   treated as literal, so `%%41` gives `%A`.
+//! - Empty input gives empty output and true.
+
+/// The value of an ASCII hex digit.
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The byte encoded by the escape starting at `input[i]` (a `%`), if it is valid.
+fn escape_at(input: &[u8], i: usize) -> Option<u8> {
+    let high = hex_value(*input.get(i + 1)?)?;
+    let low = hex_value(*input.get(i + 2)?)?;
+    Some(high << 4 | low)
+}
+
+/// Appends `input` percent-decoded to `out` (and `+` as a space when
+/// `plus_as_space`). Returns false if an invalid escape was seen; such a `%` is
+/// appended as it is and decoding goes on after it.
 pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
-    let mut ok = true;
+    // Decoding never lengthens: one reservation covers the whole output.
+    out.reserve(input.len());
+    let mut valid = true;
     let mut i = 0;
     while i < input.len() {
-        let b = input[i];
-        if b == b'%' {
-            let h = |c: u8| (c as char).to_digit(16);
-            match (input.get(i + 1).and_then(|&c| h(c)), input.get(i + 2).and_then(|&c| h(c))) {
-                (Some(a), Some(b)) => { out.push((a * 16 + b) as u8); i += 3; continue; }
-                _ => { ok = false; out.push(b); }
+        let rest = &input[i..];
+        let run = rest
+            .iter()
+            .position(|&b| b == b'%' || (plus_as_space && b == b'+'))
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..run]);
+        i += run;
+        match input.get(i) {
+            None => break,
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
             }
-        } else if b == b'+' && plus_as_space { out.push(b' '); } else { out.push(b); }
-        i += 1;
+            Some(_) => match escape_at(input, i) {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    out.push(b'%');
+                    valid = false;
+                    i += 1;
+                }
+            },
+        }
     }
-    ok
+    valid
 }
-/// stub
-pub(crate) fn has_invalid_percent(input: &[u8]) -> bool { let mut v = Vec::new(); !percent_decode_into(input, false, &mut v) }
+
+/// True if `input` holds a `%` that does not start a valid `%XX` escape.
+pub(crate) fn has_invalid_percent(input: &[u8]) -> bool {
+    input
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'%' && escape_at(input, i).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_escapes_and_keeps_invalid_ones() {
+        // (input, plus_as_space, output, valid)
+        let cases: &[(&[u8], bool, &[u8], bool)] = &[
+            (b"", true, b"", true),
+            (b"plain", true, b"plain", true),
+            (b"a%20b", false, b"a b", true),
+            (b"%41%6a%6A", false, b"Ajj", true),
+            (b"a+b", true, b"a b", true),
+            (b"a+b", false, b"a+b", true),
+            (b"%2B+", true, b"+ ", true),
+            (b"%zz", true, b"%zz", false),
+            (b"a=%zz", true, b"a=%zz", false),
+            (b"%4", true, b"%4", false),
+            (b"x%", true, b"x%", false),
+            (b"%", true, b"%", false),
+            (b"%%41", true, b"%A", false),
+            (b"%4g%41", true, b"%4gA", false),
+            (b"%+1", true, b"% 1", false),
+            (b"%00%ff%FF", true, b"\0\xff\xff", true),
+            (b"\xff\xfe%20", true, b"\xff\xfe ", true),
+        ];
+        for &(input, plus, want, valid) in cases {
+            let mut out = b"kept".to_vec();
+            let got_valid = percent_decode_into(input, plus, &mut out);
+            assert_eq!(&out[4..], want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(got_valid, valid, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                has_invalid_percent(input),
+                !valid,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    /// Encodes every byte that is not alphanumeric, with random hex case.
+    fn encode(bytes: &[u8], upper: bool) -> Vec<u8> {
+        let digits: &[u8; 16] = if upper {
+            b"0123456789ABCDEF"
+        } else {
+            b"0123456789abcdef"
+        };
+        let mut out = Vec::new();
+        for &b in bytes {
+            if b.is_ascii_alphanumeric() {
+                out.push(b);
+            } else if b == b' ' {
+                out.push(b'+');
+            } else {
+                out.extend_from_slice(&[
+                    b'%',
+                    digits[usize::from(b >> 4)],
+                    digits[usize::from(b & 15)],
+                ]);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_inverts_encoding(bytes in vec(any::<u8>(), 0..100), upper: bool) {
+            let mut out = Vec::new();
+            prop_assert!(percent_decode_into(&encode(&bytes, upper), true, &mut out));
+            prop_assert_eq!(out, bytes);
+        }
+
+        #[test]
+        fn never_longer_and_flag_agrees(input in vec(any::<u8>(), 0..100), plus: bool) {
+            let mut out = Vec::new();
+            let valid = percent_decode_into(&input, plus, &mut out);
+            prop_assert!(out.len() <= input.len());
+            prop_assert_eq!(valid, !has_invalid_percent(&input));
+        }
+    }
+}

@@ -143,8 +143,12 @@ impl Source {
     /// a rule author would write (`args`, `headers`, ...).
     pub(crate) fn field_name(self) -> &'static str {
         match self {
-            Source::QueryValue | Source::FormValue | Source::JsonValue | Source::MultipartValue => "args",
-            Source::QueryName | Source::FormName | Source::JsonName | Source::MultipartName => "args.names",
+            Source::QueryValue | Source::FormValue | Source::JsonValue | Source::MultipartValue => {
+                "args"
+            }
+            Source::QueryName | Source::FormName | Source::JsonName | Source::MultipartName => {
+                "args.names"
+            }
             Source::FileName => "files",
             Source::FileField => "files.names",
             Source::PartHeaderValue => "multipart.headers",
@@ -164,6 +168,21 @@ impl Source {
             Source::Scheme => "scheme",
             Source::ClientIp => "client_ip",
             Source::Body => "body",
+        }
+    }
+
+    /// A short description, for listings: `args (query)`, `headers`.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Source::QueryValue => "args (query)",
+            Source::FormValue => "args (form)",
+            Source::JsonValue => "args (json)",
+            Source::MultipartValue => "args (multipart)",
+            Source::QueryName => "args.names (query)",
+            Source::FormName => "args.names (form)",
+            Source::JsonName => "args.names (json)",
+            Source::MultipartName => "args.names (multipart)",
+            other => other.field_name(),
         }
     }
 
@@ -213,19 +232,29 @@ impl SourceSet {
 
     /// The latest phase of any source in the set (headers for the empty set).
     pub(crate) fn phase(self) -> Phase {
-        if self.iter().any(|s| s.phase() == Phase::RequestBody) { Phase::RequestBody } else { Phase::RequestHeaders }
+        if self.iter().any(|s| s.phase() == Phase::RequestBody) {
+            Phase::RequestBody
+        } else {
+            Phase::RequestHeaders
+        }
     }
 
     /// The sources a collection is made of.
     pub(crate) fn of_collection(c: Collection) -> SourceSet {
         use Source as S;
         match c {
-            Collection::Args => SourceSet::of(&[S::QueryValue, S::FormValue, S::JsonValue, S::MultipartValue]),
-            Collection::ArgsNames => SourceSet::of(&[S::QueryName, S::FormName, S::JsonName, S::MultipartName]),
+            Collection::Args => {
+                SourceSet::of(&[S::QueryValue, S::FormValue, S::JsonValue, S::MultipartValue])
+            }
+            Collection::ArgsNames => {
+                SourceSet::of(&[S::QueryName, S::FormName, S::JsonName, S::MultipartName])
+            }
             Collection::ArgsQuery => SourceSet::of(&[S::QueryValue]),
             Collection::ArgsQueryNames => SourceSet::of(&[S::QueryName]),
             Collection::ArgsBody => SourceSet::of(&[S::FormValue, S::JsonValue, S::MultipartValue]),
-            Collection::ArgsBodyNames => SourceSet::of(&[S::FormName, S::JsonName, S::MultipartName]),
+            Collection::ArgsBodyNames => {
+                SourceSet::of(&[S::FormName, S::JsonName, S::MultipartName])
+            }
             Collection::Json => SourceSet::of(&[S::JsonValue]),
             Collection::JsonNames => SourceSet::of(&[S::JsonName]),
             Collection::Headers => SourceSet::of(&[S::HeaderValue]),
@@ -265,9 +294,17 @@ mod tests {
 
     #[test]
     fn collections_cover_every_source() {
-        let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| acc.union(SourceSet::of_collection(*c)));
+        let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| {
+            acc.union(SourceSet::of_collection(*c))
+        });
         assert_eq!(union, SourceSet::all());
-        assert_eq!(SourceSet::of_collection(Collection::Args).phase(), Phase::RequestBody);
-        assert_eq!(SourceSet::of_collection(Collection::ArgsQuery).phase(), Phase::RequestHeaders);
+        assert_eq!(
+            SourceSet::of_collection(Collection::Args).phase(),
+            Phase::RequestBody
+        );
+        assert_eq!(
+            SourceSet::of_collection(Collection::ArgsQuery).phase(),
+            Phase::RequestHeaders
+        );
     }
 }

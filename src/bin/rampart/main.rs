@@ -1,1 +1,225 @@
-fn main() {}
+//! The `rampart` command line: check, fmt, scan.
+
+mod corpus;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use rampart::dsl::{self, SourceFile};
+use rampart::{Config, Mode, Ruleset};
+
+const USAGE: &str = "\
+rampart: an embedded web application firewall engine
+
+usage:
+  rampart check [--config FILE] [--paranoia N] [RULES...]
+      compile the rule set (the config's, the given rule files, or the built-in
+      default) and print its rules and groups; errors give file:line:column
+  rampart fmt [--write] FILE...
+      print rule files in canonical form (--write rewrites them in place)
+  rampart scan [--config FILE] [--paranoia N] [--mode block|detect] [--out FILE] [--json] CORPUS.jsonl...
+      evaluate labelled requests (JSON lines) and print detection and
+      false-positive rates per class; --out writes one JSON line per request,
+      --json prints the summary as JSON on the last line
+
+Without --config, the built-in default rules are used.
+";
+
+/// Options shared by the commands that build a ruleset.
+#[derive(Default)]
+pub struct RulesetArgs {
+    pub config: Option<PathBuf>,
+    pub paranoia: Option<u8>,
+    pub mode: Option<Mode>,
+    pub files: Vec<PathBuf>,
+}
+
+impl RulesetArgs {
+    /// Takes a ruleset option if `arg` is one; true when it was.
+    fn take(&mut self, arg: &str, args: &mut impl Iterator<Item = String>) -> Result<bool> {
+        match arg {
+            "--config" | "-c" => self.config = Some(value(arg, args)?.into()),
+            "--paranoia" => {
+                let v = value(arg, args)?;
+                match v.parse::<u8>() {
+                    Ok(n @ 1..=4) => self.paranoia = Some(n),
+                    _ => bail!("--paranoia takes 1, 2, 3 or 4, not `{v}`"),
+                }
+            }
+            "--mode" => {
+                let v = value(arg, args)?;
+                self.mode =
+                    Some(Mode::from_name(&v).with_context(|| {
+                        format!("--mode takes block, detect or off, not `{v}`")
+                    })?);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Builds the ruleset, printing every error on failure.
+    pub fn build(&self) -> Result<Ruleset, ExitCode> {
+        let mut b = Ruleset::builder();
+        match &self.config {
+            Some(c) => {
+                b.config_file(c);
+            }
+            None if self.files.is_empty() => {
+                b.default_rules();
+            }
+            None => {}
+        }
+        for f in &self.files {
+            b.file(f);
+        }
+        let mut overrides = Config::new();
+        if let Some(p) = self.paranoia {
+            overrides = overrides.paranoia(p);
+        }
+        if let Some(m) = self.mode {
+            overrides = overrides.mode(m);
+        }
+        b.configure(overrides);
+        b.build().map_err(|errors| {
+            eprintln!("{errors}");
+            ExitCode::from(1)
+        })
+    }
+}
+
+fn value(flag: &str, args: &mut impl Iterator<Item = String>) -> Result<String> {
+    args.next().with_context(|| format!("{flag} needs a value"))
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let result = match command.as_str() {
+        "check" => check(args),
+        "fmt" => fmt(args),
+        "scan" => scan::run(args),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "" => {
+            eprint!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+        other => {
+            eprintln!("error: unknown command `{other}`\n\n{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
+    let mut opts = RulesetArgs::default();
+    let mut verbose = false;
+    while let Some(arg) = args.next() {
+        if opts.take(&arg, &mut args)? {
+            continue;
+        }
+        match arg.as_str() {
+            "--verbose" | "-v" => verbose = true,
+            a if a.starts_with('-') => bail!("unknown option `{a}` for check"),
+            _ => opts.files.push(arg.into()),
+        }
+    }
+    let ruleset = match opts.build() {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let s = ruleset.summary();
+    let c = ruleset.config();
+    println!(
+        "ok: {} rules ({} scanning, {} deciding) at paranoia {}, mode {}, threshold {}",
+        s.rules,
+        s.scanning_rules,
+        s.deciding_rules,
+        c.get_paranoia(),
+        c.get_mode().name(),
+        c.get_anomaly_threshold()
+    );
+    println!(
+        "    {} groups sharing {} scanners, {} transform pipelines, {} regexes ({} with a literal prefilter), {} conditional exclusions",
+        s.groups, s.scanners, s.pipelines, s.regexes, s.prefiltered_regexes, s.exclusions
+    );
+    println!("groups (value source / transform pipeline: rules, automata):");
+    for g in ruleset.groups() {
+        let pipeline = if g.transforms.is_empty() {
+            "none".to_owned()
+        } else {
+            g.transforms
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "  {:<24} {:<50} {:>4} rules: {} literals, {} set regexes, {} direct",
+            g.source, pipeline, g.rules, g.literals, g.set_regexes, g.direct
+        );
+    }
+    if verbose {
+        println!("rules:");
+        for r in ruleset.rules() {
+            let sev = r.severity.map_or("-", |s| s.name());
+            println!(
+                "  {:>8}  pl{}  {:<8}  {}  ({})",
+                r.id, r.paranoia, sev, r.message, r.origin
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt(args: impl Iterator<Item = String>) -> Result<ExitCode> {
+    let mut write = false;
+    let mut files = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "--write" | "-w" => write = true,
+            a if a.starts_with('-') => bail!("unknown option `{a}` for fmt"),
+            _ => files.push(arg),
+        }
+    }
+    if files.is_empty() {
+        bail!("fmt needs at least one rule file");
+    }
+    let mut failed = false;
+    for path in files {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let source = SourceFile::new(path.as_str(), text.as_str());
+        let (file, comments, errors) = dsl::parse_with_comments(&source);
+        if !errors.is_empty() {
+            eprintln!("{}", rampart::RuleErrors::from_errors(errors));
+            failed = true;
+            continue;
+        }
+        let formatted = dsl::format_file_with_comments(&file, &comments, &source);
+        if write {
+            if formatted != text {
+                std::fs::write(&path, formatted).with_context(|| format!("cannot write {path}"))?;
+                eprintln!("formatted {path}");
+            }
+        } else {
+            print!("{formatted}");
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

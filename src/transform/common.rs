@@ -1,0 +1,140 @@
+//! Byte helpers shared by the decoders: hex and octal digits, ASCII
+//! whitespace, UTF-8 output and the full-width ASCII fold.
+//!
+//! Everything here is total (no panics on short input) and allocation-free
+//! apart from pushing into the caller's buffer.
+
+/// Lowercase hex digits, indexed by nibble.
+pub(super) const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// The value of one ASCII hex digit (either case).
+pub(super) fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The byte written by the two hex digits at the start of `s`, if both are hex.
+pub(super) fn hex_pair(s: &[u8]) -> Option<u8> {
+    match s {
+        [hi, lo, ..] => Some((hex_val(*hi)? << 4) | hex_val(*lo)?),
+        _ => None,
+    }
+}
+
+/// The value of the four hex digits at the start of `s`, if all four are hex.
+pub(super) fn hex4(s: &[u8]) -> Option<u32> {
+    match s {
+        [a, b, c, d, ..] => Some(
+            (u32::from(hex_val(*a)?) << 12)
+                | (u32::from(hex_val(*b)?) << 8)
+                | (u32::from(hex_val(*c)?) << 4)
+                | u32::from(hex_val(*d)?),
+        ),
+        _ => None,
+    }
+}
+
+/// An octal escape body at the start of `s`: up to three octal digits, as many
+/// as keep the value <= 0xFF (so `\400` is `\40` followed by `0`, as in C and
+/// JavaScript). Returns the byte and the digits used; `None` if `s` does not
+/// start with an octal digit.
+pub(super) fn octal(s: &[u8]) -> Option<(u8, usize)> {
+    let mut value: u32 = 0;
+    let mut used = 0;
+    while used < 3 {
+        let Some(&d @ b'0'..=b'7') = s.get(used) else {
+            break;
+        };
+        let next = value * 8 + u32::from(d - b'0');
+        if next > 0xFF {
+            break;
+        }
+        value = next;
+        used += 1;
+    }
+    // `value` <= 0xFF by the check above, so the conversion cannot fail.
+    (used > 0).then(|| (u8::try_from(value).unwrap_or(u8::MAX), used))
+}
+
+/// C's `isspace` in the "C" locale: space, `\t`, `\n`, `\v`, `\f`, `\r`.
+pub(super) fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Appends code point `cp` as UTF-8; a value that is not a Unicode scalar
+/// value (a surrogate, or above U+10FFFF) is written as U+FFFD.
+pub(super) fn push_utf8(out: &mut Vec<u8>, cp: u32) {
+    let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+    let mut buf = [0; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Full-width ASCII (U+FF01..=U+FF5E, `！`..`～`) folded to ASCII `!`..`~`,
+/// as IIS and ModSecurity do.
+pub(super) fn full_width_to_ascii(cp: u32) -> Option<u8> {
+    if (0xFF01..=0xFF5E).contains(&cp) {
+        u8::try_from(cp - 0xFEE0).ok()
+    } else {
+        None
+    }
+}
+
+/// Position of `needle` in `hay`. Needles here are 2-4 bytes, so the naive
+/// scan is linear in `hay`.
+pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn octal_stops_before_overflow() {
+        type Case = (&'static [u8], Option<(u8, usize)>);
+        let cases: &[Case] = &[
+            (b"0", Some((0, 1))),
+            (b"101x", Some((b'A', 3))),
+            (b"377", Some((0xFF, 3))),
+            (b"400", Some((0o40, 2))),
+            (b"7777", Some((0o77, 2))),
+            (b"08", Some((0, 1))),
+            (b"8", None),
+            (b"", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(octal(input), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn hex_helpers_need_every_digit() {
+        assert_eq!(hex_pair(b"4a"), Some(0x4a));
+        assert_eq!(hex_pair(b"4"), None);
+        assert_eq!(hex_pair(b"4g"), None);
+        assert_eq!(hex4(b"FF01"), Some(0xff01));
+        assert_eq!(hex4(b"ff0"), None);
+        assert_eq!(hex4(b"ff0z"), None);
+    }
+
+    #[test]
+    fn full_width_range_is_exact() {
+        assert_eq!(full_width_to_ascii(0xFF00), None);
+        assert_eq!(full_width_to_ascii(0xFF01), Some(b'!'));
+        assert_eq!(full_width_to_ascii(0xFF5E), Some(b'~'));
+        assert_eq!(full_width_to_ascii(0xFF5F), None);
+    }
+
+    #[test]
+    fn push_utf8_replaces_non_scalars() {
+        let mut out = Vec::new();
+        push_utf8(&mut out, 0xD800);
+        push_utf8(&mut out, 0x11_0000);
+        push_utf8(&mut out, 0xE9);
+        assert_eq!(out, "\u{FFFD}\u{FFFD}é".as_bytes());
+    }
+}

@@ -18,18 +18,14 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
                 continue;
             }
             collect(&path, root, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "rules" || e == "data" || e == "toml")
-        {
+        } else if path.extension().is_some_and(|e| e == "rules" || e == "data" || e == "toml") {
             out.push(path);
         }
     }
 }
 
 fn main() {
-    let manifest =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.join("rules");
     println!("cargo:rerun-if-changed=rules");
     let mut files = Vec::new();
@@ -39,18 +35,11 @@ fn main() {
     );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let rel = path
-            .strip_prefix(&manifest)
-            .expect("under the manifest dir");
+        let rel = path.strip_prefix(&manifest).expect("under the manifest dir");
         let rel = rel.to_string_lossy().replace('\\', "/");
-        let _ = writeln!(
-            code,
-            "    ({rel:?}, include_str!({:?})),",
-            path.display().to_string()
-        );
+        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", path.display().to_string());
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("default_rules.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("default_rules.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

@@ -29,9 +29,7 @@ mod eval;
 mod request;
 pub mod transform;
 
-pub use crate::compile::{
-    Config, GroupInfo, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary,
-};
+pub use crate::compile::{Config, GroupInfo, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary};
 pub use crate::dsl::ast::Severity;
 pub use crate::dsl::{RuleError, RuleErrors};
 pub use crate::eval::{Action, Match, Phase, Scratch, Stats, Verdict};

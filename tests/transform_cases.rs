@@ -44,11 +44,7 @@ fn transform_cases() {
     let mut ran = 0;
     let mut coverage: BTreeMap<Transform, usize> = BTreeMap::new();
     for path in &files {
-        let file = path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap_or(path)
-            .display()
-            .to_string();
+        let file = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
         let cases = match load(path) {
             Ok(cases) => cases,
             Err(e) => {
@@ -60,10 +56,7 @@ fn transform_cases() {
             if let [t] = case.pipeline.as_slice() {
                 *coverage.entry(*t).or_default() += 1;
             }
-            if filter
-                .as_ref()
-                .is_some_and(|f| !case.name.contains(f.as_str()))
-            {
+            if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
                 continue;
             }
             ran += 1;
@@ -94,11 +87,7 @@ fn transform_cases() {
         }
     }
     if !failures.is_empty() {
-        panic!(
-            "{} transform case problem(s) ({ran} cases run):\n\n{}\n",
-            failures.len(),
-            failures.join("\n\n")
-        );
+        panic!("{} transform case problem(s) ({ran} cases run):\n\n{}\n", failures.len(), failures.join("\n\n"));
     }
     if let Some(f) = &filter {
         assert!(ran > 0, "RAMPART_CASE={f:?} matches no transform case");
@@ -132,9 +121,7 @@ fn load(path: &Path) -> Result<Vec<Case>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let table: toml::Table = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
     if let Some(key) = table.keys().find(|k| *k != "case") {
-        return Err(format!(
-            "unexpected top-level key `{key}`; only [[case]] tables"
-        ));
+        return Err(format!("unexpected top-level key `{key}`; only [[case]] tables"));
     }
     let Some(toml::Value::Array(items)) = table.get("case") else {
         return Err("no [[case]] tables".to_string());
@@ -155,10 +142,7 @@ fn parse_case(item: &toml::Value) -> Result<Case, String> {
     let toml::Value::Table(table) = item else {
         return Err("not a table".to_string());
     };
-    if let Some(key) = table
-        .keys()
-        .find(|k| !["name", "transform", "input", "output"].contains(&k.as_str()))
-    {
+    if let Some(key) = table.keys().find(|k| !["name", "transform", "input", "output"].contains(&k.as_str())) {
         return Err(format!("unexpected key `{key}`"));
     }
     let string = |key: &str| match table.get(key) {
@@ -176,9 +160,7 @@ fn parse_case(item: &toml::Value) -> Result<Case, String> {
             .collect::<Result<_, _>>()
             .map_err(|e| with_name(e.to_string()))?,
         _ => {
-            return Err(with_name(
-                "`transform` must be a name or an array of names".into(),
-            ));
+            return Err(with_name("`transform` must be a name or an array of names".into()));
         }
     };
     if names.is_empty() {
@@ -196,12 +178,7 @@ fn parse_case(item: &toml::Value) -> Result<Case, String> {
         .map_err(with_name)?;
     let input = parse_bytes(string("input")?).map_err(|e| with_name(format!("input: {e}")))?;
     let output = parse_bytes(string("output")?).map_err(|e| with_name(format!("output: {e}")))?;
-    Ok(Case {
-        name,
-        pipeline,
-        input,
-        output,
-    })
+    Ok(Case { name, pipeline, input, output })
 }
 
 /// Reads the byte convention of the case files, left to right:
@@ -277,21 +254,9 @@ fn byte_convention_round_trips() {
     assert!(parse_bytes("\\xZZ").is_err());
     assert!(parse_bytes("\\x4").is_err());
     // Every byte string survives show -> parse.
-    let samples: &[&[u8]] = &[
-        b"\\x41",
-        b"\\\\x",
-        b"\\\xff",
-        b"\\\\\xff",
-        b"x\\",
-        b"\x00\x7f\x80\\x\\",
-        b"\\\\\\x",
-    ];
+    let samples: &[&[u8]] = &[b"\\x41", b"\\\\x", b"\\\xff", b"\\\\\xff", b"x\\", b"\x00\x7f\x80\\x\\", b"\\\\\\x"];
     for bytes in samples {
-        assert_eq!(
-            parse_bytes(&show_bytes(bytes)).as_deref(),
-            Ok(*bytes),
-            "{bytes:?}"
-        );
+        assert_eq!(parse_bytes(&show_bytes(bytes)).as_deref(), Ok(*bytes), "{bytes:?}");
     }
     for b in 0..=255u8 {
         for c in [b'\\', b'x', b'A', 0xff] {

@@ -206,34 +206,21 @@ impl Config {
 
     /// Parses a TOML config. `name` is used in error messages. Include
     /// patterns are returned as written, with their spans, for the loader.
-    pub(crate) fn from_toml(
-        source: &SourceFile,
-    ) -> Result<(Config, Vec<(String, Span)>), RuleError> {
+    pub(crate) fn from_toml(source: &SourceFile) -> Result<(Config, Vec<(String, Span)>), RuleError> {
         let file: ConfigFile = toml::from_str(source.text()).map_err(|e| {
-            let span = e
-                .span()
-                .map_or(Span::default(), |r| Span::new(r.start, r.end));
-            RuleError::new(
-                ErrorKind::Config,
-                source,
-                span,
-                e.message().trim_end_matches('.').to_owned(),
-            )
+            let span = e.span().map_or(Span::default(), |r| Span::new(r.start, r.end));
+            RuleError::new(ErrorKind::Config, source, span, e.message().trim_end_matches('.').to_owned())
         })?;
         let bad = |span: std::ops::Range<usize>, msg: &str| {
-            RuleError::new(
-                ErrorKind::Config,
-                source,
-                Span::new(span.start, span.end),
-                msg.to_owned(),
-            )
+            RuleError::new(ErrorKind::Config, source, Span::new(span.start, span.end), msg.to_owned())
         };
         let mut config = Config::new();
         if let Some(engine) = file.engine {
             if let Some(mode) = engine.mode {
-                config.mode = Some(Mode::from_name(mode.get_ref()).ok_or_else(|| {
-                    bad(mode.span(), "mode must be \"block\", \"detect\" or \"off\"")
-                })?);
+                config.mode = Some(
+                    Mode::from_name(mode.get_ref())
+                        .ok_or_else(|| bad(mode.span(), "mode must be \"block\", \"detect\" or \"off\""))?,
+                );
             }
             if let Some(p) = engine.paranoia {
                 if !(1..=4).contains(p.get_ref()) {
@@ -254,10 +241,7 @@ impl Config {
         let mut includes = Vec::new();
         if let Some(rules) = file.rules {
             for inc in rules.include {
-                includes.push((
-                    inc.get_ref().clone(),
-                    Span::new(inc.span().start, inc.span().end),
-                ));
+                includes.push((inc.get_ref().clone(), Span::new(inc.span().start, inc.span().end)));
                 config.includes.push(inc.into_inner());
             }
         }
@@ -294,19 +278,14 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, RuleError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            RuleError::whole_file(ErrorKind::Io, &name, format!("cannot read config: {e}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RuleError::whole_file(ErrorKind::Io, &name, format!("cannot read config: {e}")))?;
         Config::from_toml(&SourceFile::new(name, text)).map(|(c, _)| c)
     }
 }
 
 fn check_status(s: &toml::Spanned<u16>) -> Result<u16, &'static str> {
-    if (100..=599).contains(s.get_ref()) {
-        Ok(*s.get_ref())
-    } else {
-        Err("HTTP status must be 100 to 599")
-    }
+    if (100..=599).contains(s.get_ref()) { Ok(*s.get_ref()) } else { Err("HTTP status must be 100 to 599") }
 }
 
 #[derive(Deserialize)]
@@ -352,9 +331,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, String> {
-        Config::from_toml(&SourceFile::new("rampart.toml", text))
-            .map(|(c, _)| c)
-            .map_err(|e| e.short())
+        Config::from_toml(&SourceFile::new("rampart.toml", text)).map(|(c, _)| c).map_err(|e| e.short())
     }
 
     #[test]
@@ -368,11 +345,7 @@ mod tests {
         assert_eq!(c.get_anomaly_threshold(), 7);
         assert_eq!(c.get_max_args(), 10);
         assert_eq!(c.get_on_limit(), LimitAction::Inspect);
-        assert_eq!(
-            c.get_max_body_bytes(),
-            1 << 20,
-            "unset values keep their default"
-        );
+        assert_eq!(c.get_max_body_bytes(), 1 << 20, "unset values keep their default");
         assert_eq!(c.includes(), ["core/*.rules"]);
     }
 

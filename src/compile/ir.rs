@@ -115,16 +115,12 @@ pub(crate) struct Scan {
 impl Scan {
     /// The sources any target reads.
     pub(crate) fn sources(&self) -> SourceSet {
-        self.targets
-            .iter()
-            .fold(SourceSet::EMPTY, |acc, t| acc.union(t.sources))
+        self.targets.iter().fold(SourceSet::EMPTY, |acc, t| acc.union(t.sources))
     }
 
     /// True when some target that reads `source` accepts `key`.
     pub(crate) fn accepts(&self, source: Source, key: &[u8], regexes: &[CompiledRegex]) -> bool {
-        self.targets
-            .iter()
-            .any(|t| t.sources.contains(source) && t.accepts_key(key, regexes))
+        self.targets.iter().any(|t| t.sources.contains(source) && t.accepts_key(key, regexes))
     }
 }
 
@@ -161,9 +157,7 @@ impl KeyMatch {
             KeyMatch::Exact(k) => k.eq_ignore_ascii_case(key),
             // Key regexes run outside the per-thread scratch: they are rare and
             // use the regex's internal cache pool, which does not allocate once warm.
-            KeyMatch::Regex(id) => regexes
-                .get(*id as usize)
-                .is_some_and(|r| r.regex.is_match(key)),
+            KeyMatch::Regex(id) => regexes.get(*id as usize).is_some_and(|r| r.regex.is_match(key)),
         }
     }
 }
@@ -222,11 +216,7 @@ impl Cond {
     /// The latest phase whose data the condition reads.
     pub(crate) fn phase(&self) -> Phase {
         match self {
-            Cond::And(parts) | Cond::Or(parts) => parts
-                .iter()
-                .map(Cond::phase)
-                .max()
-                .unwrap_or(Phase::RequestHeaders),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().map(Cond::phase).max().unwrap_or(Phase::RequestHeaders),
             Cond::Not(inner) => inner.phase(),
             Cond::Flag(_) => Phase::RequestBody,
             Cond::Values { target, .. } | Cond::Count { target, .. } => target.sources.phase(),
@@ -260,19 +250,14 @@ pub(crate) fn parse_integer(value: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits.iter().try_fold(0i64, |acc, d| {
-        acc.checked_mul(10)?.checked_add(i64::from(d - b'0'))
-    })?;
+    let n = digits.iter().try_fold(0i64, |acc, d| acc.checked_mul(10)?.checked_add(i64::from(d - b'0')))?;
     Some(if neg { -n } else { n })
 }
 
 /// Parses a client address as sent (IPv4, IPv6, optionally in brackets).
 pub(crate) fn parse_ip(value: &[u8]) -> Option<IpAddr> {
     let s = std::str::from_utf8(value).ok()?.trim();
-    let s = s
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(s);
+    let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
     s.parse().ok()
 }
 

@@ -27,20 +27,10 @@ impl Fs for RealFs {
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
         let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
-            .map(|e| {
-                if dir == Path::new(".") {
-                    PathBuf::from(e.file_name())
-                } else {
-                    e.path()
-                }
-            })
+            .map(|e| if dir == Path::new(".") { PathBuf::from(e.file_name()) } else { e.path() })
             .collect();
         out.sort();
         Ok(out)
@@ -89,11 +79,9 @@ impl Fs for EmbeddedFs {
 
     fn is_dir(&self, path: &Path) -> bool {
         let path = normalize(path);
-        embedded::DEFAULT_FILES.iter().any(|(name, _)| {
-            Path::new(name)
-                .strip_prefix(&path)
-                .is_ok_and(|r| !r.as_os_str().is_empty())
-        })
+        embedded::DEFAULT_FILES
+            .iter()
+            .any(|(name, _)| Path::new(name).strip_prefix(&path).is_ok_and(|r| !r.as_os_str().is_empty()))
     }
 }
 
@@ -158,14 +146,8 @@ pub(crate) fn expand(fs: &dyn Fs, base: &Path, pattern: &str) -> io::Result<Vec<
         for dir in &current {
             if text.contains(['*', '?']) {
                 for entry in fs.list(dir)? {
-                    let name = entry
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    if wildcard(&text, &name)
-                        && (last || fs.is_dir(&entry))
-                        && !(last && fs.is_dir(&entry))
-                    {
+                    let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    if wildcard(&text, &name) && (last || fs.is_dir(&entry)) && !(last && fs.is_dir(&entry)) {
                         next.push(entry);
                     }
                 }
@@ -193,14 +175,8 @@ mod tests {
 
     #[test]
     fn paths_resolve_lexically() {
-        assert_eq!(
-            resolve(Path::new("rules/core"), "../x.data"),
-            PathBuf::from("rules/x.data")
-        );
-        assert_eq!(
-            resolve(Path::new("rules"), "./core/a.rules"),
-            PathBuf::from("rules/core/a.rules")
-        );
+        assert_eq!(resolve(Path::new("rules/core"), "../x.data"), PathBuf::from("rules/x.data"));
+        assert_eq!(resolve(Path::new("rules"), "./core/a.rules"), PathBuf::from("rules/core/a.rules"));
     }
 
     #[test]

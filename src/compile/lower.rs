@@ -45,11 +45,7 @@ fn fs_for(embedded: bool) -> &'static dyn Fs {
 
 impl Loader {
     pub(crate) fn new() -> Loader {
-        Loader {
-            files: Vec::new(),
-            errors: Vec::new(),
-            seen: HashSet::new(),
-        }
+        Loader { files: Vec::new(), errors: Vec::new(), seen: HashSet::new() }
     }
 
     /// Reads a TOML config and the rule files it includes; returns its settings.
@@ -58,11 +54,7 @@ impl Loader {
         let text = match fs_for(embedded).read(path) {
             Ok(t) => t,
             Err(e) => {
-                self.errors.push(RuleError::whole_file(
-                    ErrorKind::Io,
-                    &name,
-                    format!("cannot read config: {e}"),
-                ));
+                self.errors.push(RuleError::whole_file(ErrorKind::Io, &name, format!("cannot read config: {e}")));
                 return None;
             }
         };
@@ -152,9 +144,7 @@ impl Loader {
                 };
                 self.errors.push(match from {
                     Some((src, span)) => RuleError::new(ErrorKind::Io, src, span, message),
-                    None => {
-                        RuleError::whole_file(ErrorKind::Io, &path.display().to_string(), message)
-                    }
+                    None => RuleError::whole_file(ErrorKind::Io, &path.display().to_string(), message),
                 });
                 return;
             }
@@ -178,12 +168,7 @@ impl Loader {
             })
             .collect();
         let index = self.files.len();
-        self.files.push(LoadedFile {
-            source,
-            dir: dir.clone(),
-            embedded,
-            ast,
-        });
+        self.files.push(LoadedFile { source, dir: dir.clone(), embedded, ast });
         for (path, span) in includes {
             let full = load::resolve(&dir, &path);
             let src = self.files[index].source.clone();
@@ -193,11 +178,7 @@ impl Loader {
 }
 
 fn show_dir(dir: &Path) -> String {
-    if dir.as_os_str().is_empty() {
-        ".".to_owned()
-    } else {
-        dir.display().to_string()
-    }
+    if dir.as_os_str().is_empty() { ".".to_owned() } else { dir.display().to_string() }
 }
 
 /// Turns loaded files into a program.
@@ -212,23 +193,11 @@ impl<'c> Lowerer<'c> {
     pub(crate) fn new(config: &'c Config) -> Lowerer<'c> {
         let mut program = Program::default();
         program.pipeline(&[]);
-        Lowerer {
-            program,
-            errors: Vec::new(),
-            config,
-            data: HashMap::new(),
-        }
+        Lowerer { program, errors: Vec::new(), config, data: HashMap::new() }
     }
 
-    fn error(
-        &mut self,
-        file: &LoadedFile,
-        span: Span,
-        kind: ErrorKind,
-        message: impl Into<String>,
-    ) {
-        self.errors
-            .push(RuleError::new(kind, &file.source, span, message));
+    fn error(&mut self, file: &LoadedFile, span: Span, kind: ErrorKind, message: impl Into<String>) {
+        self.errors.push(RuleError::new(kind, &file.source, span, message));
     }
 
     /// Lowers every file: rules first, then exclusions (which name rules).
@@ -270,10 +239,7 @@ impl<'c> Lowerer<'c> {
             }
         }
         let paranoia = self.config.get_paranoia();
-        self.program.rules = all
-            .into_iter()
-            .filter(|r| r.paranoia <= paranoia && !removed.contains(&r.id))
-            .collect();
+        self.program.rules = all.into_iter().filter(|r| r.paranoia <= paranoia && !removed.contains(&r.id)).collect();
     }
 
     fn lower_rule(&mut self, file: &LoadedFile, rule: &ast::Rule) -> Option<RuleIr> {
@@ -299,20 +265,10 @@ impl<'c> Lowerer<'c> {
             }
         } else {
             if let Some(i) = &rule.inspect {
-                self.error(
-                    file,
-                    i.span,
-                    ErrorKind::Check,
-                    format!("rule {id} has `inspect` but no `match`"),
-                );
+                self.error(file, i.span, ErrorKind::Check, format!("rule {id} has `inspect` but no `match`"));
             }
             if let Some(t) = &rule.transform {
-                self.error(
-                    file,
-                    t.span,
-                    ErrorKind::Check,
-                    format!("rule {id} has `transform` but no `match`"),
-                );
+                self.error(file, t.span, ErrorKind::Check, format!("rule {id} has `transform` but no `match`"));
             }
         }
         if rule.severity.is_none() && rule.action.is_none() {
@@ -320,38 +276,21 @@ impl<'c> Lowerer<'c> {
                 file,
                 head,
                 ErrorKind::Check,
-                format!(
-                    "rule {id} needs a `severity` (to add to the anomaly score) or an `action`"
-                ),
+                format!("rule {id} needs a `severity` (to add to the anomaly score) or an `action`"),
             );
         }
         let scan = match (&rule.inspect, &rule.matcher) {
             (Some(inspect), Some(m)) => {
-                let targets: Vec<TargetIr> = inspect
-                    .value
-                    .iter()
-                    .filter_map(|t| self.lower_target(file, t))
-                    .collect();
-                let transforms: Vec<_> = rule
-                    .transform
-                    .as_ref()
-                    .map(|t| t.value.iter().map(|s| s.value).collect())
-                    .unwrap_or_default();
+                let targets: Vec<TargetIr> = inspect.value.iter().filter_map(|t| self.lower_target(file, t)).collect();
+                let transforms: Vec<_> =
+                    rule.transform.as_ref().map(|t| t.value.iter().map(|s| s.value).collect()).unwrap_or_default();
                 let pipeline = self.program.pipeline(&transforms);
                 let op = self.lower_op(file, &m.value.op);
-                op.map(|op| Scan {
-                    targets,
-                    pipeline,
-                    op,
-                    negated: m.value.negated,
-                })
+                op.map(|op| Scan { targets, pipeline, op, negated: m.value.negated })
             }
             _ => None,
         };
-        let when = rule
-            .when
-            .as_ref()
-            .and_then(|w| self.lower_expr(file, &w.value));
+        let when = rule.when.as_ref().and_then(|w| self.lower_expr(file, &w.value));
         let needed = when.as_ref().map_or(Phase::RequestHeaders, Cond::phase);
         let phase = match &rule.phase {
             Some(p) => {
@@ -372,9 +311,7 @@ impl<'c> Lowerer<'c> {
             None => needed,
         };
         let action = match rule.action.as_ref().map(|a| a.value) {
-            Some(Action::Deny(status)) => {
-                RuleAction::Deny(status.unwrap_or(self.config.get_block_status()))
-            }
+            Some(Action::Deny(status)) => RuleAction::Deny(status.unwrap_or(self.config.get_block_status())),
             Some(Action::Allow) => RuleAction::Allow,
             Some(Action::Log) => RuleAction::Log,
             Some(Action::Score(n)) => RuleAction::Score(n),
@@ -389,11 +326,7 @@ impl<'c> Lowerer<'c> {
             message: rule.message.value.as_str().into(),
             severity: rule.severity.as_ref().map(|s| s.value),
             paranoia: rule.paranoia.as_ref().map_or(1, |p| p.value),
-            tags: rule
-                .tags
-                .iter()
-                .map(|t| Arc::from(t.value.as_str()))
-                .collect(),
+            tags: rule.tags.iter().map(|t| Arc::from(t.value.as_str())).collect(),
             action,
             scan,
             when,
@@ -404,16 +337,11 @@ impl<'c> Lowerer<'c> {
     }
 
     fn lower_target(&mut self, file: &LoadedFile, t: &Target) -> Option<TargetIr> {
-        let mut target = TargetIr {
-            sources: SourceSet::of_collection(t.collection),
-            include: Vec::new(),
-            exclude: Vec::new(),
-        };
+        let mut target =
+            TargetIr { sources: SourceSet::of_collection(t.collection), include: Vec::new(), exclude: Vec::new() };
         for s in &t.selectors {
             let key = match &s.key {
-                ast::KeyPattern::Exact(k) => {
-                    KeyMatch::Exact(k.to_ascii_lowercase().into_bytes().into())
-                }
+                ast::KeyPattern::Exact(k) => KeyMatch::Exact(k.to_ascii_lowercase().into_bytes().into()),
                 ast::KeyPattern::Regex(r) => {
                     // The selector's span covers `!` and the backticks; the pattern starts after the backtick.
                     let start = s.span.end as usize - r.len() - 1;
@@ -427,11 +355,7 @@ impl<'c> Lowerer<'c> {
                     }
                 }
             };
-            if s.negated {
-                target.exclude.push(key)
-            } else {
-                target.include.push(key)
-            }
+            if s.negated { target.exclude.push(key) } else { target.include.push(key) }
         }
         Some(target)
     }
@@ -462,24 +386,14 @@ impl<'c> Lowerer<'c> {
                     return None;
                 }
                 if phrases.iter().any(String::is_empty) {
-                    self.error(
-                        file,
-                        span,
-                        ErrorKind::Check,
-                        "empty phrase: it would match every value",
-                    );
+                    self.error(file, span, ErrorKind::Check, "empty phrase: it would match every value");
                     return None;
                 }
                 let bytes: Vec<Box<[u8]>> = phrases.iter().map(|p| p.as_bytes().into()).collect();
                 let ac = match phrase_automaton(&bytes, MatchKind::LeftmostFirst) {
                     Ok(ac) => ac,
                     Err(e) => {
-                        self.error(
-                            file,
-                            span,
-                            ErrorKind::Check,
-                            format!("phrase list cannot be compiled: {e}"),
-                        );
+                        self.error(file, span, ErrorKind::Check, format!("phrase list cannot be compiled: {e}"));
                         return None;
                     }
                 };
@@ -490,15 +404,12 @@ impl<'c> Lowerer<'c> {
             Operator::EndsWith(s) => OpIr::EndsWith(s.value.as_bytes().into()),
             Operator::Equals(s) => OpIr::Equals(s.value.as_bytes().into()),
             Operator::In(ListLiteral::Strings(list)) => {
-                let mut items: Vec<Box<[u8]>> =
-                    list.iter().map(|s| s.value.as_bytes().into()).collect();
+                let mut items: Vec<Box<[u8]>> = list.iter().map(|s| s.value.as_bytes().into()).collect();
                 items.sort();
                 items.dedup();
                 OpIr::InStrings(items)
             }
-            Operator::In(ListLiteral::Networks(list)) => {
-                OpIr::InNetworks(list.iter().map(|c| c.value).collect())
-            }
+            Operator::In(ListLiteral::Networks(list)) => OpIr::InNetworks(list.iter().map(|c| c.value).collect()),
             Operator::Compare(op, n) => OpIr::Compare(*op, n.value),
             Operator::Length(op, n) => OpIr::Length(*op, n.value),
             Operator::DetectSqli => OpIr::DetectSqli,
@@ -518,11 +429,7 @@ impl<'c> Lowerer<'c> {
         Some(self.program.add_op(lowered))
     }
 
-    fn data_file(
-        &mut self,
-        file: &LoadedFile,
-        path: &ast::Spanned<String>,
-    ) -> Option<Arc<Vec<String>>> {
+    fn data_file(&mut self, file: &LoadedFile, path: &ast::Spanned<String>) -> Option<Arc<Vec<String>>> {
         let full = load::resolve(&file.dir, &path.value);
         let key = (file.embedded, full.clone());
         if let Some(list) = self.data.get(&key) {
@@ -555,30 +462,15 @@ impl<'c> Lowerer<'c> {
 
     fn lower_expr(&mut self, file: &LoadedFile, e: &Expr) -> Option<Cond> {
         Some(match e {
-            Expr::Or(parts) => Cond::Or(
-                parts
-                    .iter()
-                    .map(|p| self.lower_expr(file, p))
-                    .collect::<Option<Vec<_>>>()?,
-            ),
-            Expr::And(parts) => Cond::And(
-                parts
-                    .iter()
-                    .map(|p| self.lower_expr(file, p))
-                    .collect::<Option<Vec<_>>>()?,
-            ),
+            Expr::Or(parts) => Cond::Or(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
+            Expr::And(parts) => Cond::And(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
             Expr::Not(inner) => Cond::Not(Box::new(self.lower_expr(file, inner)?)),
             Expr::Flag(f) => Cond::Flag(f.value),
             Expr::Cond(c) => match &c.subject {
                 Subject::Values(t) => {
                     let target = self.lower_target(file, t)?;
                     let op = self.lower_op(file, &c.op)?;
-                    Cond::Values {
-                        target,
-                        pipeline: 0,
-                        op,
-                        negated: c.negated,
-                    }
+                    Cond::Values { target, pipeline: 0, op, negated: c.negated }
                 }
                 Subject::Count(t) => {
                     let target = self.lower_target(file, t)?;
@@ -591,18 +483,10 @@ impl<'c> Lowerer<'c> {
                         );
                         return None;
                     };
-                    if t.collection != Collection::ClientIp
-                        && !t.collection.is_keyed()
-                        && t.selectors.is_empty()
-                    {
+                    if t.collection != Collection::ClientIp && !t.collection.is_keyed() && t.selectors.is_empty() {
                         // Counting a single field is allowed (0 or 1), nothing to check.
                     }
-                    Cond::Count {
-                        target,
-                        op: *op,
-                        value: n.value,
-                        negated: c.negated,
-                    }
+                    Cond::Count { target, op: *op, value: n.value, negated: c.negated }
                 }
             },
         })
@@ -639,11 +523,7 @@ impl<'c> Lowerer<'c> {
                 );
             }
         }
-        let targets: Vec<TargetIr> = ex
-            .targets
-            .iter()
-            .filter_map(|t| self.lower_target(file, t))
-            .collect();
+        let targets: Vec<TargetIr> = ex.targets.iter().filter_map(|t| self.lower_target(file, t)).collect();
         if targets.len() != ex.targets.len() {
             return;
         }
@@ -663,17 +543,11 @@ impl<'c> Lowerer<'c> {
                     None => {
                         removed.insert(rules[i].id);
                     }
-                    Some(_) => rules[i].exclusions.push(RuleExclusion {
-                        target: None,
-                        condition,
-                    }),
+                    Some(_) => rules[i].exclusions.push(RuleExclusion { target: None, condition }),
                 }
             } else {
                 for t in &targets {
-                    rules[i].exclusions.push(RuleExclusion {
-                        target: Some(t.clone()),
-                        condition,
-                    });
+                    rules[i].exclusions.push(RuleExclusion { target: Some(t.clone()), condition });
                 }
             }
         }
@@ -685,8 +559,5 @@ pub(crate) fn phrase_automaton(
     phrases: &[Box<[u8]>],
     kind: MatchKind,
 ) -> Result<AhoCorasick, aho_corasick::BuildError> {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(kind)
-        .build(phrases)
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(kind).build(phrases)
 }

@@ -44,11 +44,7 @@ pub(crate) enum AcOwner {
     Phrase(u32),
     /// A literal of member `m`: a hit if it sits at `anchor` and equals
     /// `exact` byte for byte.
-    Literal {
-        member: u32,
-        anchor: Anchor,
-        exact: Box<[u8]>,
-    },
+    Literal { member: u32, anchor: Anchor, exact: Box<[u8]> },
     /// A required literal of member `m`'s regex: run the regex.
     Candidate(u32),
 }
@@ -115,10 +111,7 @@ pub(crate) struct Plan {
 
 /// Builds the plan. Errors are internal (an automaton over its size limit).
 pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
-    let mut plan = Plan {
-        by_source: vec![Vec::new(); SOURCE_COUNT],
-        ..Plan::default()
-    };
+    let mut plan = Plan { by_source: vec![Vec::new(); SOURCE_COUNT], ..Plan::default() };
     for (i, rule) in program.rules.iter().enumerate() {
         if rule.scan.is_none() {
             let phase = match rule.phase {
@@ -155,11 +148,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                 }
             };
             let keys = key_filter(program, &rules, source);
-            plan.groups.push(Group {
-                pipeline,
-                scanner,
-                keys,
-            });
+            plan.groups.push(Group { pipeline, scanner, keys });
             plan.by_source[source.index()].push((plan.groups.len() - 1) as u32);
         }
     }
@@ -208,8 +197,7 @@ fn build_scanner(program: &Program, rules: &[RuleIdx]) -> Result<Scanner, String
         let Some(scan) = &rule.scan else { continue };
         let m = members.len() as u32;
         let op = &program.ops[scan.op as usize];
-        let literal =
-            |anchor: Anchor, s: &[u8]| (!s.is_empty()).then(|| (anchor, Box::<[u8]>::from(s)));
+        let literal = |anchor: Anchor, s: &[u8]| (!s.is_empty()).then(|| (anchor, Box::<[u8]>::from(s)));
         let kind = match op {
             OpIr::Phrases { phrases, .. } => {
                 for p in phrases {
@@ -226,14 +214,7 @@ fn build_scanner(program: &Program, rules: &[RuleIdx]) -> Result<Scanner, String
                 };
                 match literal(anchor, s) {
                     Some((anchor, exact)) => {
-                        add_pattern(
-                            s,
-                            AcOwner::Literal {
-                                member: m,
-                                anchor,
-                                exact,
-                            },
-                        );
+                        add_pattern(s, AcOwner::Literal { member: m, anchor, exact });
                         MemberKind::Literal
                     }
                     None => MemberKind::Direct,
@@ -263,12 +244,7 @@ fn build_scanner(program: &Program, rules: &[RuleIdx]) -> Result<Scanner, String
         if scan.negated {
             negated.push(m);
         }
-        members.push(Member {
-            rule: r,
-            op: scan.op,
-            negated: scan.negated,
-            kind,
-        });
+        members.push(Member { rule: r, op: scan.op, negated: scan.negated, kind });
     }
     let ac = if patterns.is_empty() {
         None
@@ -280,18 +256,7 @@ fn build_scanner(program: &Program, rules: &[RuleIdx]) -> Result<Scanner, String
             .map_err(|e| format!("literal automaton: {e}"))?;
         Some(ac)
     };
-    let set = if set_hirs.is_empty() {
-        None
-    } else {
-        Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?)
-    };
-    Ok(Scanner {
-        members,
-        ac,
-        ac_owners: owners,
-        set,
-        set_members,
-        direct,
-        negated,
-    })
+    let set =
+        if set_hirs.is_empty() { None } else { Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?) };
+    Ok(Scanner { members, ac, ac_owners: owners, set, set_members, direct, negated })
 }

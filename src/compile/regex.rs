@@ -15,7 +15,6 @@
 //! literals occur, as Hyperscan does.
 
 use regex_automata::meta;
-use regex_automata::util::syntax;
 use regex_syntax::ast::ErrorKind as AstErrorKind;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -39,18 +38,7 @@ pub(crate) struct CompiledRegex {
 
 /// The meta-regex configuration every rampart regex uses.
 pub(crate) fn meta_config() -> meta::Config {
-    meta::Config::new()
-        .utf8_empty(false)
-        .nfa_size_limit(Some(16 << 20))
-        .hybrid_cache_capacity(4 << 20)
-}
-
-/// Syntax configuration matching what [`compile`] translates with.
-pub(crate) fn syntax_config(case_insensitive: bool) -> syntax::Config {
-    syntax::Config::new()
-        .unicode(false)
-        .utf8(false)
-        .case_insensitive(case_insensitive)
+    meta::Config::new().utf8_empty(false).nfa_size_limit(Some(16 << 20)).hybrid_cache_capacity(4 << 20)
 }
 
 /// Parses, checks and compiles `pattern`, written at `span` of `source`.
@@ -63,29 +51,18 @@ pub(crate) fn compile(
 ) -> Result<CompiledRegex, RuleError> {
     let hir = parse(pattern, source, span, case_insensitive)?;
     let regex = meta::Builder::new().configure(meta_config()).build_from_hir(&hir).map_err(|e| {
-        RuleError::new(ErrorKind::Regex, source, span, format!("regex cannot be compiled: {e}"))
-            .with_help("the compiled automaton is over the size limit; split the pattern or simplify repetitions".to_owned())
+        RuleError::new(ErrorKind::Regex, source, span, format!("regex cannot be compiled: {e}")).with_help(
+            "the compiled automaton is over the size limit; split the pattern or simplify repetitions".to_owned(),
+        )
     })?;
     let literals = required_literals(&hir);
-    Ok(CompiledRegex {
-        regex,
-        hir,
-        literals,
-    })
+    Ok(CompiledRegex { regex, hir, literals })
 }
 
 /// Parses and translates a pattern, mapping errors into the file.
-pub(crate) fn parse(
-    pattern: &str,
-    source: &SourceFile,
-    span: Span,
-    case_insensitive: bool,
-) -> Result<Hir, RuleError> {
+pub(crate) fn parse(pattern: &str, source: &SourceFile, span: Span, case_insensitive: bool) -> Result<Hir, RuleError> {
     let at = |s: &regex_syntax::ast::Span| {
-        Span::new(
-            span.start as usize + s.start.offset,
-            span.start as usize + s.end.offset,
-        )
+        Span::new(span.start as usize + s.start.offset, span.start as usize + s.end.offset)
     };
     let ast = regex_syntax::ast::parse::ParserBuilder::new().build().parse(pattern).map_err(|e| {
         let place = at(e.span());
@@ -114,9 +91,12 @@ pub(crate) fn parse(
         .build()
         .translate(pattern, &ast)
         .map_err(|e| {
-            let mut err = RuleError::new(ErrorKind::Regex, source, at(e.span()), format!("invalid regex: {}", e.kind()));
+            let mut err =
+                RuleError::new(ErrorKind::Regex, source, at(e.span()), format!("invalid regex: {}", e.kind()));
             if matches!(e.kind(), regex_syntax::hir::ErrorKind::UnicodeNotAllowed) {
-                err = err.with_help("regexes are byte-oriented with ASCII classes; write `(?u)` before Unicode classes".to_owned());
+                err = err.with_help(
+                    "regexes are byte-oriented with ASCII classes; write `(?u)` before Unicode classes".to_owned(),
+                );
             }
             err
         })
@@ -148,24 +128,14 @@ pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 
 fn info(hir: &Hir) -> Info {
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Info {
-            exact: Some(vec![Vec::new()]),
-            required: None,
-        },
+        HirKind::Empty | HirKind::Look(_) => Info { exact: Some(vec![Vec::new()]), required: None },
         HirKind::Literal(lit) => {
             let lower = lit.0.to_ascii_lowercase();
-            Info {
-                exact: Some(vec![lower.clone()]),
-                required: Some(vec![lower]),
-            }
+            Info { exact: Some(vec![lower.clone()]), required: Some(vec![lower]) }
         }
         HirKind::Class(class) => {
-            let exact = class_bytes(class)
-                .map(|bytes| bytes.into_iter().map(|b| vec![b]).collect::<Vec<_>>());
-            Info {
-                required: exact.clone(),
-                exact,
-            }
+            let exact = class_bytes(class).map(|bytes| bytes.into_iter().map(|b| vec![b]).collect::<Vec<_>>());
+            Info { required: exact.clone(), exact }
         }
         HirKind::Capture(cap) => info(&cap.sub),
         HirKind::Repetition(rep) => {
@@ -187,11 +157,7 @@ fn info(hir: &Hir) -> Info {
                 }
                 _ => None,
             };
-            let required = if rep.min >= 1 {
-                better(exact.clone(), sub.required)
-            } else {
-                None
-            };
+            let required = if rep.min >= 1 { better(exact.clone(), sub.required) } else { None };
             Info { exact, required }
         }
         HirKind::Alternation(alts) => {
@@ -229,10 +195,7 @@ fn info(hir: &Hir) -> Info {
                 }
             }
             best = better(best, run);
-            Info {
-                exact: whole,
-                required: best,
-            }
+            Info { exact: whole, required: best }
         }
     }
 }
@@ -303,12 +266,7 @@ fn union<'a>(sets: impl Iterator<Item = Option<&'a Vec<Vec<u8>>>>) -> Option<Vec
 
 /// The better of two required sets: longer shortest literal, then fewer literals.
 fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
-    let score = |s: &Vec<Vec<u8>>| {
-        (
-            s.iter().map(Vec::len).min().unwrap_or(0).min(8),
-            usize::MAX - s.len(),
-        )
-    };
+    let score = |s: &Vec<Vec<u8>>| (s.iter().map(Vec::len).min().unwrap_or(0).min(8), usize::MAX - s.len());
     match (a, b) {
         (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
         (a, None) => a.filter(|s| s.iter().all(|l| !l.is_empty())),
@@ -323,28 +281,15 @@ mod tests {
     fn lits(pattern: &str) -> Option<Vec<String>> {
         let src = SourceFile::new("t", pattern);
         let c = compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap();
-        c.literals.map(|set| {
-            set.into_iter()
-                .map(|l| String::from_utf8(l).unwrap())
-                .collect()
-        })
+        c.literals.map(|set| set.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
     }
 
     #[test]
     fn finds_required_literals() {
-        assert_eq!(
-            lits(r"(?i)\bunion\s+select\b"),
-            Some(vec!["select".to_owned()])
-        );
-        assert_eq!(
-            lits(r"(?i)(?:onload|onerror)\s*="),
-            Some(vec!["onerror".to_owned(), "onload".to_owned()])
-        );
+        assert_eq!(lits(r"(?i)\bunion\s+select\b"), Some(vec!["select".to_owned()]));
+        assert_eq!(lits(r"(?i)(?:onload|onerror)\s*="), Some(vec!["onerror".to_owned(), "onload".to_owned()]));
         assert_eq!(lits(r"<script"), Some(vec!["<script".to_owned()]));
-        assert_eq!(
-            lits(r"(?:a|bc)def"),
-            Some(vec!["adef".to_owned(), "bcdef".to_owned()])
-        );
+        assert_eq!(lits(r"(?:a|bc)def"), Some(vec!["adef".to_owned(), "bcdef".to_owned()]));
         assert_eq!(lits(r"^\d+$"), None, "no literal");
         assert_eq!(lits(r"a.b"), None, "too short");
         assert_eq!(lits(r"(?:foo)?bar"), Some(vec!["bar".to_owned()]));
@@ -354,12 +299,7 @@ mod tests {
     fn rejects_backtracking_features_with_their_place() {
         let src = SourceFile::new("t.rules", "x `(a)\\1` y");
         let e = compile("(a)\\1", &src, Span::new(3, 8), false).unwrap_err();
-        assert!(
-            e.message()
-                .starts_with("backreferences need a backtracking"),
-            "{}",
-            e.message()
-        );
+        assert!(e.message().starts_with("backreferences need a backtracking"), "{}", e.message());
         assert_eq!((e.line(), e.column()), (1, 7));
         let src = SourceFile::new("t.rules", "`foo(?=bar)`");
         let e = compile("foo(?=bar)", &src, Span::new(1, 11), false).unwrap_err();
@@ -372,11 +312,7 @@ mod tests {
         let src = SourceFile::new("t.rules", "    match regex `ab[c`\n");
         let e = compile("ab[c", &src, Span::new(17, 21), false).unwrap_err();
         assert_eq!((e.line(), e.column()), (1, 20));
-        assert!(
-            e.message().contains("unclosed character class"),
-            "{}",
-            e.message()
-        );
+        assert!(e.message().contains("unclosed character class"), "{}", e.message());
     }
 
     #[test]

@@ -149,12 +149,7 @@ impl Ruleset {
 
     /// Counts of rules, groups and automata.
     pub fn summary(&self) -> Summary {
-        let scanning = self
-            .program
-            .rules
-            .iter()
-            .filter(|r| r.scan.is_some())
-            .count();
+        let scanning = self.program.rules.iter().filter(|r| r.scan.is_some()).count();
         Summary {
             rules: self.program.rules.len(),
             scanning_rules: scanning,
@@ -163,34 +158,27 @@ impl Ruleset {
             scanners: self.plan.scanners.len(),
             pipelines: self.program.pipelines.len(),
             regexes: self.program.regexes.len(),
-            prefiltered_regexes: self
-                .program
-                .regexes
-                .iter()
-                .filter(|r| r.literals.is_some())
-                .count(),
+            prefiltered_regexes: self.program.regexes.iter().filter(|r| r.literals.is_some()).count(),
             exclusions: self.program.exclusions.len(),
         }
     }
 
     /// The groups the planner made, by value source.
     pub fn groups(&self) -> impl Iterator<Item = GroupInfo<'_>> {
-        crate::request::Source::ALL
-            .into_iter()
-            .flat_map(move |source| {
-                self.plan.by_source[source.index()].iter().map(move |&g| {
-                    let group = &self.plan.groups[g as usize];
-                    let scanner = &self.plan.scanners[group.scanner as usize];
-                    GroupInfo {
-                        source: source.label(),
-                        transforms: &self.program.pipelines[group.pipeline as usize],
-                        rules: scanner.members.len(),
-                        literals: scanner.ac_owners.len(),
-                        set_regexes: scanner.set_members.len(),
-                        direct: scanner.direct.len(),
-                    }
-                })
+        crate::request::Source::ALL.into_iter().flat_map(move |source| {
+            self.plan.by_source[source.index()].iter().map(move |&g| {
+                let group = &self.plan.groups[g as usize];
+                let scanner = &self.plan.scanners[group.scanner as usize];
+                GroupInfo {
+                    source: source.label(),
+                    transforms: &self.program.pipelines[group.pipeline as usize],
+                    rules: scanner.members.len(),
+                    literals: scanner.ac_owners.len(),
+                    set_regexes: scanner.set_members.len(),
+                    direct: scanner.direct.len(),
+                }
             })
+        })
     }
 
     /// Working memory for evaluating requests against this ruleset on one thread.
@@ -200,10 +188,7 @@ impl Ruleset {
 
     /// True when some compiled rule can deny or score (used by hosts to skip work).
     pub fn blocks_anything(&self) -> bool {
-        self.program
-            .rules
-            .iter()
-            .any(|r| !matches!(r.action, RuleAction::Log | RuleAction::Allow))
+        self.program.rules.iter().any(|r| !matches!(r.action, RuleAction::Log | RuleAction::Allow))
     }
 }
 
@@ -259,11 +244,7 @@ impl RulesetBuilder {
     }
 
     /// Adds rule text; `name` is how errors refer to it.
-    pub fn source(
-        &mut self,
-        name: impl Into<String>,
-        text: impl Into<String>,
-    ) -> &mut RulesetBuilder {
+    pub fn source(&mut self, name: impl Into<String>, text: impl Into<String>) -> &mut RulesetBuilder {
         self.sources.push((name.into(), text.into()));
         self
     }
@@ -288,10 +269,7 @@ impl RulesetBuilder {
         config = config.overwrite(self.overrides.clone());
         for file in &self.files {
             let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             loader.load_pattern(&dir, &name, false, None);
         }
         for (name, text) in &self.sources {
@@ -305,15 +283,9 @@ impl RulesetBuilder {
             return Err(RuleErrors::from_vec(errors));
         }
         let program = lowerer.program;
-        let plan = plan(&program).map_err(|e| {
-            RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e))
-        })?;
-        Ok(Ruleset {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            config,
-            program,
-            plan,
-        })
+        let plan =
+            plan(&program).map_err(|e| RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e)))?;
+        Ok(Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan })
     }
 }
 
@@ -338,7 +310,10 @@ mod tests {
     fn errors_from_several_files_are_all_reported() {
         let err = Ruleset::builder()
             .source("a.rules", "rule 1 { severity critical inspect args match regex `(a` }")
-            .source("b.rules", "rule 1 { severity critical inspect args match contains \"x\" }\nrule 2 { severity notice }")
+            .source(
+                "b.rules",
+                "rule 1 { severity critical inspect args match contains \"x\" }\nrule 2 { severity notice }",
+            )
             .build()
             .unwrap_err();
         let shorts: Vec<String> = err.errors().iter().map(|e| e.short()).collect();

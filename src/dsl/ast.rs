@@ -31,6 +31,7 @@ pub struct File {
 
 /// A top-level item.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "files hold few items; boxing rules would only add indirection")]
 pub enum Item {
     /// `include "other.rules"`.
     Include(Include),
@@ -64,12 +65,7 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, most severe first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Critical,
-        Severity::Error,
-        Severity::Warning,
-        Severity::Notice,
-    ];
+    pub const ALL: [Severity; 4] = [Severity::Critical, Severity::Error, Severity::Warning, Severity::Notice];
 
     /// The rule-language name.
     pub fn name(self) -> &'static str {
@@ -449,19 +445,11 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(self.prefix.min(32)))
-                };
+                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) };
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - u32::from(self.prefix.min(128)))
-                };
+                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix.min(128))) };
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -471,11 +459,7 @@ impl Cidr {
     /// The canonical text: `10.0.0.0/8`, or the address alone for a host.
     pub fn to_text(&self) -> String {
         let full = if self.addr.is_ipv4() { 32 } else { 128 };
-        if self.prefix == full {
-            self.addr.to_string()
-        } else {
-            format!("{}/{}", self.addr, self.prefix)
-        }
+        if self.prefix == full { self.addr.to_string() } else { format!("{}/{}", self.addr, self.prefix) }
     }
 }
 

@@ -45,12 +45,7 @@ pub struct RuleError {
 }
 
 impl RuleError {
-    pub(crate) fn new(
-        kind: ErrorKind,
-        source: &SourceFile,
-        span: Span,
-        message: impl Into<String>,
-    ) -> RuleError {
+    pub(crate) fn new(kind: ErrorKind, source: &SourceFile, span: Span, message: impl Into<String>) -> RuleError {
         let (line, column) = source.line_column(span.start as usize);
         let source_line = source.line_text(line).to_owned();
         let text = source.text();
@@ -93,10 +88,6 @@ impl RuleError {
         self
     }
 
-    pub(crate) fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
     /// The file the error is in, as it was named when loaded.
     pub fn file(&self) -> &str {
         &self.file
@@ -137,10 +128,7 @@ impl RuleError {
         if self.line == 0 {
             format!("{}: error: {}", self.file, self.message)
         } else {
-            format!(
-                "{}:{}:{}: error: {}",
-                self.file, self.line, self.column, self.message
-            )
+            format!("{}:{}:{}: error: {}", self.file, self.line, self.column, self.message)
         }
     }
 }
@@ -158,11 +146,7 @@ impl fmt::Display for RuleError {
         let pad = " ".repeat(number.len());
         write!(f, "\n {number} | {}", self.source_line.replace('\t', " "))?;
         let indent = " ".repeat(self.column.saturating_sub(1) as usize);
-        write!(
-            f,
-            "\n {pad} | {indent}{}",
-            "^".repeat(self.caret_len as usize)
-        )?;
+        write!(f, "\n {pad} | {indent}{}", "^".repeat(self.caret_len as usize))?;
         if let Some(help) = &self.help {
             write!(f, " {help}")?;
         }
@@ -214,9 +198,7 @@ impl RuleErrors {
 
 impl From<RuleError> for RuleErrors {
     fn from(error: RuleError) -> RuleErrors {
-        RuleErrors {
-            errors: vec![error],
-        }
+        RuleErrors { errors: vec![error] }
     }
 }
 
@@ -239,10 +221,7 @@ impl std::error::Error for RuleErrors {}
 
 /// The closest of `candidates` to `word` within edit distance 2, for
 /// "did you mean" hints.
-pub(crate) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -274,13 +253,8 @@ mod tests {
     #[test]
     fn display_shows_place_line_and_caret() {
         let src = SourceFile::new("a.rules", "rule 1 {\n    transform url_decod\n}\n");
-        let e = RuleError::new(
-            ErrorKind::Check,
-            &src,
-            Span::new(23, 32),
-            "unknown transform `url_decod`",
-        )
-        .with_help("did you mean `url_decode`?");
+        let e = RuleError::new(ErrorKind::Check, &src, Span::new(23, 32), "unknown transform `url_decod`")
+            .with_help("did you mean `url_decode`?");
         let text = e.to_string();
         assert_eq!(
             text,
@@ -290,10 +264,7 @@ mod tests {
 
     #[test]
     fn suggestions_are_close_words() {
-        assert_eq!(
-            suggest("url_decod", ["url_decode", "lowercase"]),
-            Some("url_decode")
-        );
+        assert_eq!(suggest("url_decod", ["url_decode", "lowercase"]), Some("url_decode"));
         assert_eq!(suggest("zzz", ["url_decode"]), None);
     }
 }

@@ -77,21 +77,13 @@ fn rule_lines(rule: &Rule) -> Vec<(u32, String)> {
         let text = if t.value.is_empty() {
             "none".to_owned()
         } else {
-            t.value
-                .iter()
-                .map(|t| t.value.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            t.value.iter().map(|t| t.value.name()).collect::<Vec<_>>().join(", ")
         };
         line(t.span, "transform", text);
     }
     if let Some(m) = &rule.matcher {
         let not = if m.value.negated { "not " } else { "" };
-        line(
-            m.span,
-            "match",
-            format!("{not}{}", operator_text(&m.value.op)),
-        );
+        line(m.span, "match", format!("{not}{}", operator_text(&m.value.op)));
     }
     if let Some(w) = &rule.when {
         line(w.span, "when", expr_text(&w.value));
@@ -153,10 +145,7 @@ pub fn format_file_with_comments(file: &File, comments: &[Comment], source: &Sou
                 out.push('\n');
             }
             Item::Rule(rule) => {
-                let inside: Vec<&Comment> = comments[next..]
-                    .iter()
-                    .take_while(|c| c.offset < span.end)
-                    .collect();
+                let inside: Vec<&Comment> = comments[next..].iter().take_while(|c| c.offset < span.end).collect();
                 next += inside.len();
                 let _ = write!(out, "rule {}", rule.id.value);
                 if !rule.message.value.is_empty() {
@@ -174,13 +163,7 @@ pub fn format_file_with_comments(file: &File, comments: &[Comment], source: &Sou
                 out.push('\n');
                 let lines = rule_lines(rule);
                 // An own-line comment belongs to the statement that follows it in the source.
-                let owner = |c: &Comment| {
-                    lines
-                        .iter()
-                        .map(|(s, _)| *s)
-                        .filter(|s| *s > c.offset)
-                        .min()
-                };
+                let owner = |c: &Comment| lines.iter().map(|(s, _)| *s).filter(|s| *s > c.offset).min();
                 for (start, text) in &lines {
                     let stmt_line = line_of(*start);
                     for (i, c) in inside.iter().enumerate() {
@@ -223,11 +206,7 @@ pub fn format_file_with_comments(file: &File, comments: &[Comment], source: &Sou
 
 fn format_exclude(ex: &Exclude, out: &mut String) {
     let is_tag = matches!(ex.rules.first(), Some(RuleSelector::Tag(_)));
-    out.push_str(if is_tag {
-        "exclude tag "
-    } else {
-        "exclude rule "
-    });
+    out.push_str(if is_tag { "exclude tag " } else { "exclude rule " });
     let rules: Vec<String> = ex
         .rules
         .iter()
@@ -247,11 +226,7 @@ fn format_exclude(ex: &Exclude, out: &mut String) {
 }
 
 fn tag_text(tag: &str) -> String {
-    if !tag.is_empty()
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.:/+-".contains(c))
-    {
+    if !tag.is_empty() && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.:/+-".contains(c)) {
         tag.to_owned()
     } else {
         quote(tag)
@@ -281,11 +256,7 @@ pub fn quote(s: &str) -> String {
 }
 
 fn targets_text(targets: &[Target]) -> String {
-    targets
-        .iter()
-        .map(target_text)
-        .collect::<Vec<_>>()
-        .join(", ")
+    targets.iter().map(target_text).collect::<Vec<_>>().join(", ")
 }
 
 /// A target as written: `headers["user-agent", !"x"]`.
@@ -343,11 +314,7 @@ pub fn operator_text(op: &Operator) -> String {
                 .iter()
                 .map(|r| {
                     let (lo, hi) = r.value;
-                    if lo == hi {
-                        lo.to_string()
-                    } else {
-                        format!("{lo}-{hi}")
-                    }
+                    if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }
                 })
                 .collect();
             format!("byte_range {}", items.join(", "))
@@ -360,24 +327,12 @@ pub fn expr_text(e: &Expr) -> String {
     match e {
         Expr::Or(parts) => parts
             .iter()
-            .map(|p| {
-                if matches!(p, Expr::Or(_)) {
-                    format!("({})", expr_text(p))
-                } else {
-                    expr_text(p)
-                }
-            })
+            .map(|p| if matches!(p, Expr::Or(_)) { format!("({})", expr_text(p)) } else { expr_text(p) })
             .collect::<Vec<_>>()
             .join(" or "),
         Expr::And(parts) => parts
             .iter()
-            .map(|p| {
-                if matches!(p, Expr::Or(_) | Expr::And(_)) {
-                    format!("({})", expr_text(p))
-                } else {
-                    expr_text(p)
-                }
-            })
+            .map(|p| if matches!(p, Expr::Or(_) | Expr::And(_)) { format!("({})", expr_text(p)) } else { expr_text(p) })
             .collect::<Vec<_>>()
             .join(" and "),
         Expr::Not(inner) => match **inner {

@@ -14,12 +14,9 @@ mod parser;
 mod span;
 
 pub use ast::File;
-pub(crate) use error::{ErrorKind, suggest};
+pub(crate) use error::ErrorKind;
 pub use error::{RuleError, RuleErrors};
-pub use format::{
-    expr_text, format_file, format_file_with_comments, format_rule, operator_text, quote,
-    target_text,
-};
+pub use format::{expr_text, format_file, format_file_with_comments, format_rule, operator_text, quote, target_text};
 pub use parser::Comment;
 pub use span::{SourceFile, Span};
 

@@ -30,12 +30,7 @@ pub(crate) struct PError {
 
 impl<'a> nom::error::ParseError<&'a str> for PError {
     fn from_error_kind(input: &'a str, _: nom::error::ErrorKind) -> PError {
-        PError {
-            rest_len: input.len(),
-            len: 1,
-            message: Cow::Borrowed("unexpected text"),
-            help: None,
-        }
+        PError { rest_len: input.len(), len: 1, message: Cow::Borrowed("unexpected text"), help: None }
     }
 
     fn append(_: &'a str, _: nom::error::ErrorKind, other: PError) -> PError {
@@ -47,40 +42,16 @@ type PResult<'a, T> = IResult<&'a str, T, PError>;
 
 /// A hard error at `at`, `len` bytes long.
 fn fail<'a, T>(at: &'a str, len: usize, message: impl Into<Cow<'static, str>>) -> PResult<'a, T> {
-    Err(nom::Err::Failure(PError {
-        rest_len: at.len(),
-        len,
-        message: message.into(),
-        help: None,
-    }))
+    Err(nom::Err::Failure(PError { rest_len: at.len(), len, message: message.into(), help: None }))
 }
 
-fn fail_help<'a, T>(
-    at: &'a str,
-    len: usize,
-    message: impl Into<Cow<'static, str>>,
-    help: String,
-) -> PResult<'a, T> {
-    Err(nom::Err::Failure(PError {
-        rest_len: at.len(),
-        len,
-        message: message.into(),
-        help: Some(help),
-    }))
+fn fail_help<'a, T>(at: &'a str, len: usize, message: impl Into<Cow<'static, str>>, help: String) -> PResult<'a, T> {
+    Err(nom::Err::Failure(PError { rest_len: at.len(), len, message: message.into(), help: Some(help) }))
 }
 
 /// Keywords that start a statement inside a rule.
-const RULE_KEYWORDS: [&str; 9] = [
-    "phase",
-    "paranoia",
-    "severity",
-    "tags",
-    "inspect",
-    "transform",
-    "match",
-    "when",
-    "action",
-];
+const RULE_KEYWORDS: [&str; 9] =
+    ["phase", "paranoia", "severity", "tags", "inspect", "transform", "match", "when", "action"];
 /// Keywords that start a top-level item.
 const TOP_KEYWORDS: [&str; 3] = ["rule", "exclude", "include"];
 /// Operator keywords.
@@ -120,14 +91,8 @@ pub(crate) fn parse_file(source: &SourceFile) -> (File, Vec<RuleError>) {
 }
 
 /// Like [`parse_file`], also returning the comments, in order.
-pub(crate) fn parse_file_with_comments(
-    source: &SourceFile,
-) -> (File, Vec<Comment>, Vec<RuleError>) {
-    let parser = Parser {
-        len: source.text().len(),
-        text: source.text(),
-        comments: Default::default(),
-    };
+pub(crate) fn parse_file_with_comments(source: &SourceFile) -> (File, Vec<Comment>, Vec<RuleError>) {
+    let parser = Parser { len: source.text().len(), text: source.text(), comments: Default::default() };
     let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut rest = source.text();
@@ -163,39 +128,20 @@ pub(crate) fn parse_file_with_comments(
 
 /// Parses a standalone `when` expression (used by the engine config and tests).
 pub(crate) fn parse_expr(source: &SourceFile) -> Result<Expr, RuleError> {
-    let parser = Parser {
-        len: source.text().len(),
-        text: source.text(),
-        comments: Default::default(),
-    };
-    let result = parser
-        .sp(source.text())
-        .and_then(|(r, ())| parser.expr(r))
-        .and_then(|(r, e)| {
-            let (r, ()) = parser.sp(r)?;
-            if r.is_empty() {
-                Ok((r, e))
-            } else {
-                fail(r, word_len(r), "unexpected text after the expression")
-            }
-        });
+    let parser = Parser { len: source.text().len(), text: source.text(), comments: Default::default() };
+    let result = parser.sp(source.text()).and_then(|(r, ())| parser.expr(r)).and_then(|(r, e)| {
+        let (r, ()) = parser.sp(r)?;
+        if r.is_empty() { Ok((r, e)) } else { fail(r, word_len(r), "unexpected text after the expression") }
+    });
     match result {
         Ok((_, e)) => Ok(e),
         Err(nom::Err::Failure(e) | nom::Err::Error(e)) => {
             let at = parser.len - e.rest_len;
-            Err(RuleError::new(
-                ErrorKind::Syntax,
-                source,
-                Span::new(at, at + e.len),
-                e.message,
-            ))
+            Err(RuleError::new(ErrorKind::Syntax, source, Span::new(at, at + e.len), e.message))
         }
-        Err(nom::Err::Incomplete(_)) => Err(RuleError::new(
-            ErrorKind::Syntax,
-            source,
-            Span::default(),
-            "incomplete expression",
-        )),
+        Err(nom::Err::Incomplete(_)) => {
+            Err(RuleError::new(ErrorKind::Syntax, source, Span::default(), "incomplete expression"))
+        }
     }
 }
 
@@ -205,10 +151,7 @@ fn recover(rest: &str) -> &str {
     while let Some(nl) = rest[offset..].find('\n') {
         offset += nl + 1;
         let line = rest[offset..].trim_start_matches([' ', '\t']);
-        if TOP_KEYWORDS.iter().any(|k| {
-            line.strip_prefix(k)
-                .is_some_and(|r| r.starts_with([' ', '\t']))
-        }) {
+        if TOP_KEYWORDS.iter().any(|k| line.strip_prefix(k).is_some_and(|r| r.starts_with([' ', '\t']))) {
             return &rest[offset..];
         }
     }
@@ -229,14 +172,8 @@ fn is_tag_char(c: char) -> bool {
 
 /// The length of the word at the start of `s`, for carets (at least 1).
 fn word_len(s: &str) -> usize {
-    let n = s
-        .find(|c: char| c.is_whitespace() || "[](),{}\"`".contains(c))
-        .unwrap_or(s.len());
-    if n == 0 {
-        s.chars().next().map_or(1, char::len_utf8)
-    } else {
-        n
-    }
+    let n = s.find(|c: char| c.is_whitespace() || "[](),{}\"`".contains(c)).unwrap_or(s.len());
+    if n == 0 { s.chars().next().map_or(1, char::len_utf8) } else { n }
 }
 
 struct Parser<'t> {
@@ -283,14 +220,7 @@ impl Parser<'_> {
         let line_start = self.text[..offset].rfind('\n').map_or(0, |n| n + 1);
         let trailing = !self.text[line_start..offset].trim().is_empty();
         let text = text.strip_suffix('\r').unwrap_or(text).to_owned();
-        self.comments
-            .borrow_mut()
-            .entry(offset as u32)
-            .or_insert(Comment {
-                offset: offset as u32,
-                text,
-                trailing,
-            });
+        self.comments.borrow_mut().entry(offset as u32).or_insert(Comment { offset: offset as u32, text, trailing });
     }
 
     fn ident<'a>(&self, i: &'a str) -> PResult<'a, &'a str> {
@@ -306,8 +236,7 @@ impl Parser<'_> {
 
     /// True when `i` starts with the keyword `word` followed by a non-identifier character.
     fn at_keyword(&self, i: &str, word: &str) -> bool {
-        i.strip_prefix(word)
-            .is_some_and(|r| !r.starts_with(|c: char| is_ident_char(c) || c == '.'))
+        i.strip_prefix(word).is_some_and(|r| !r.starts_with(|c: char| is_ident_char(c) || c == '.'))
     }
 
     fn keyword<'a>(&self, i: &'a str, word: &'static str) -> PResult<'a, ()> {
@@ -324,31 +253,19 @@ impl Parser<'_> {
             return fail(i, word_len(i), format!("expected a number ({what})"));
         }
         if rest.starts_with(|c: char| is_ident_char(c)) {
-            return fail(
-                i,
-                word_len(i),
-                format!("bad number `{}`", &i[..word_len(i)]),
-            );
+            return fail(i, word_len(i), format!("bad number `{}`", &i[..word_len(i)]));
         }
         let span = self.span(i, rest);
         match digits.parse::<u64>().ok().and_then(|n| T::try_from(n).ok()) {
             Some(n) => Ok((rest, Spanned::new(n, span))),
-            None => fail(
-                i,
-                digits.len(),
-                format!("number `{digits}` is too large for {what}"),
-            ),
+            None => fail(i, digits.len(), format!("number `{digits}` is too large for {what}")),
         }
     }
 
     fn signed<'a>(&self, i: &'a str) -> PResult<'a, Spanned<i64>> {
         let (r, minus) = opt(char('-'))(i)?;
         let (rest, n) = self.unsigned::<u64>(r, "a comparison")?;
-        let value = if minus.is_some() {
-            i64::try_from(n.value).map(|v| -v)
-        } else {
-            i64::try_from(n.value)
-        };
+        let value = if minus.is_some() { i64::try_from(n.value).map(|v| -v) } else { i64::try_from(n.value) };
         match value {
             Ok(v) => Ok((rest, Spanned::new(v, self.span(i, rest)))),
             Err(_) => fail(i, i.len() - rest.len(), "number is too large"),
@@ -357,9 +274,8 @@ impl Parser<'_> {
 
     /// A double-quoted string with escapes `\" \\ \n \r \t \0 \u{HEX}`.
     fn string<'a>(&self, i: &'a str) -> PResult<'a, Spanned<String>> {
-        let (body, _) = char('"')(i).map_err(|_: nom::Err<PError>| {
-            nom::Err::Failure(self.expected(i, "a double-quoted string"))
-        })?;
+        let (body, _) = char('"')(i)
+            .map_err(|_: nom::Err<PError>| nom::Err::Failure(self.expected(i, "a double-quoted string")))?;
         let mut out = String::new();
         let mut chars = body.char_indices();
         while let Some((at, c)) = chars.next() {
@@ -384,9 +300,7 @@ impl Parser<'_> {
                                 .strip_prefix('{')
                                 .and_then(|a| a.split_once('}'))
                                 .filter(|(hex, _)| !hex.is_empty() && hex.len() <= 6)
-                                .and_then(|(hex, _)| {
-                                    u32::from_str_radix(hex, 16).ok().map(|n| (n, hex.len()))
-                                })
+                                .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok().map(|n| (n, hex.len())))
                                 .and_then(|(n, len)| char::from_u32(n).map(|c| (c, len)));
                             match code {
                                 Some((c, len)) => {
@@ -396,20 +310,12 @@ impl Parser<'_> {
                                     }
                                 }
                                 None => {
-                                    return fail(
-                                        esc_at,
-                                        2,
-                                        "bad unicode escape, expected `\\u{HEX}`",
-                                    );
+                                    return fail(esc_at, 2, "bad unicode escape, expected `\\u{HEX}`");
                                 }
                             }
                         }
                         Some((_, other)) => {
-                            return fail(
-                                esc_at,
-                                1 + other.len_utf8(),
-                                format!("unknown escape `\\{other}` in string"),
-                            );
+                            return fail(esc_at, 1 + other.len_utf8(), format!("unknown escape `\\{other}` in string"));
                         }
                         None => break,
                     }
@@ -417,11 +323,7 @@ impl Parser<'_> {
                 c => out.push(c),
             }
         }
-        fail(
-            i,
-            1,
-            "unterminated string: missing closing `\"` on this line",
-        )
+        fail(i, 1, "unterminated string: missing closing `\"` on this line")
     }
 
     /// A backtick regex literal, taken verbatim.
@@ -438,25 +340,14 @@ impl Parser<'_> {
             Some(end) if body.as_bytes()[end] == b'`' => {
                 let rest = &body[end + 1..];
                 // The span covers the pattern only, so regex errors map straight into the file.
-                Ok((
-                    rest,
-                    Spanned::new(body[..end].to_owned(), self.span(body, &body[end..])),
-                ))
+                Ok((rest, Spanned::new(body[..end].to_owned(), self.span(body, &body[end..]))))
             }
-            _ => fail(
-                i,
-                1,
-                "unterminated regex: missing closing backtick on this line",
-            ),
+            _ => fail(i, 1, "unterminated regex: missing closing backtick on this line"),
         }
     }
 
     fn expected(&self, i: &str, what: &str) -> PError {
-        let found = if i.is_empty() {
-            "end of file".to_owned()
-        } else {
-            format!("`{}`", &i[..word_len(i)])
-        };
+        let found = if i.is_empty() { "end of file".to_owned() } else { format!("`{}`", &i[..word_len(i)]) };
         PError {
             rest_len: i.len(),
             len: word_len(i),
@@ -474,31 +365,14 @@ impl Parser<'_> {
                 let (r, ()) = self.keyword(i, "include")?;
                 let (r, ()) = self.sp(r)?;
                 let (r, path) = self.string(r)?;
-                Ok((
-                    r,
-                    Item::Include(Include {
-                        path,
-                        span: self.span(i, r),
-                    }),
-                ))
+                Ok((r, Item::Include(Include { path, span: self.span(i, r) })))
             }
             _ => {
                 let len = word_len(i);
                 let shown = &i[..len];
                 match suggest(shown, TOP_KEYWORDS) {
-                    Some(s) => fail_help(
-                        i,
-                        len,
-                        format!("unknown keyword `{shown}`"),
-                        format!("did you mean `{s}`?"),
-                    ),
-                    None => fail(
-                        i,
-                        len,
-                        format!(
-                            "unknown keyword `{shown}`, expected `rule`, `exclude` or `include`"
-                        ),
-                    ),
+                    Some(s) => fail_help(i, len, format!("unknown keyword `{shown}`"), format!("did you mean `{s}`?")),
+                    None => fail(i, len, format!("unknown keyword `{shown}`, expected `rule`, `exclude` or `include`")),
                 }
             }
         }
@@ -519,9 +393,7 @@ impl Parser<'_> {
             i
         };
         let Some(mut i) = i.strip_prefix('{') else {
-            return Err(nom::Err::Failure(
-                self.expected(i, "`{` to open the rule body"),
-            ));
+            return Err(nom::Err::Failure(self.expected(i, "`{` to open the rule body")));
         };
         loop {
             i = self.sp(i)?.0;
@@ -530,11 +402,7 @@ impl Parser<'_> {
                 return Ok((r, rule));
             }
             if i.is_empty() {
-                return fail(
-                    start,
-                    4,
-                    format!("unterminated rule {}: missing `}}`", rule.id.value),
-                );
+                return fail(start, 4, format!("unterminated rule {}: missing `}}`", rule.id.value));
             }
             i = self.statement(i, &mut rule)?.0;
         }
@@ -544,19 +412,13 @@ impl Parser<'_> {
         let (r, word) = match self.ident(i) {
             Ok(x) => x,
             Err(_) => {
-                return Err(nom::Err::Failure(
-                    self.expected(i, "a statement such as `match` or `}`"),
-                ));
+                return Err(nom::Err::Failure(self.expected(i, "a statement such as `match` or `}`")));
             }
         };
         let kw_span = self.span(i, r);
         let duplicate = |present: bool| -> PResult<'a, ()> {
             if present {
-                fail(
-                    i,
-                    word.len(),
-                    format!("duplicate `{word}` in rule {}", rule.id.value),
-                )
+                fail(i, word.len(), format!("duplicate `{word}` in rule {}", rule.id.value))
             } else {
                 Ok((r, ()))
             }
@@ -565,18 +427,12 @@ impl Parser<'_> {
         match word {
             "phase" => {
                 duplicate(rule.phase.is_some())?;
-                let (r2, w) = self
-                    .ident(r)
-                    .map_err(|_| nom::Err::Failure(self.expected(r, "`headers` or `body`")))?;
+                let (r2, w) = self.ident(r).map_err(|_| nom::Err::Failure(self.expected(r, "`headers` or `body`")))?;
                 let phase = match w {
                     "headers" => PhaseName::Headers,
                     "body" => PhaseName::Body,
                     _ => {
-                        return fail(
-                            r,
-                            w.len(),
-                            format!("unknown phase `{w}`, expected `headers` or `body`"),
-                        );
+                        return fail(r, w.len(), format!("unknown phase `{w}`, expected `headers` or `body`"));
                     }
                 };
                 rule.phase = Some(Spanned::new(phase, kw_span.to(self.span(r, r2))));
@@ -593,16 +449,12 @@ impl Parser<'_> {
             }
             "severity" => {
                 duplicate(rule.severity.is_some())?;
-                let (r2, w) = self
-                    .ident(r)
-                    .map_err(|_| nom::Err::Failure(self.expected(r, "a severity")))?;
+                let (r2, w) = self.ident(r).map_err(|_| nom::Err::Failure(self.expected(r, "a severity")))?;
                 let Some(sev) = Severity::ALL.into_iter().find(|s| s.name() == w) else {
                     return fail(
                         r,
                         w.len(),
-                        format!(
-                            "unknown severity `{w}`, expected critical, error, warning or notice"
-                        ),
+                        format!("unknown severity `{w}`, expected critical, error, warning or notice"),
                     );
                 };
                 rule.severity = Some(Spanned::new(sev, self.span(r, r2)));
@@ -650,19 +502,13 @@ impl Parser<'_> {
                 Ok((r2, ()))
             }
             _ => match suggest(word, RULE_KEYWORDS) {
-                Some(s) => fail_help(
-                    i,
-                    word.len(),
-                    format!("unknown keyword `{word}`"),
-                    format!("did you mean `{s}`?"),
-                ),
+                Some(s) => {
+                    fail_help(i, word.len(), format!("unknown keyword `{word}`"), format!("did you mean `{s}`?"))
+                }
                 None => fail(
                     i,
                     word.len(),
-                    format!(
-                        "unknown keyword `{word}`, expected one of: {}",
-                        RULE_KEYWORDS.join(", ")
-                    ),
+                    format!("unknown keyword `{word}`, expected one of: {}", RULE_KEYWORDS.join(", ")),
                 ),
             },
         }
@@ -701,11 +547,7 @@ impl Parser<'_> {
     }
 
     /// `item, item, ...` (at least one).
-    fn comma_list<'a, T>(
-        &self,
-        i: &'a str,
-        mut item: impl FnMut(&'a str) -> PResult<'a, T>,
-    ) -> PResult<'a, Vec<T>> {
+    fn comma_list<'a, T>(&self, i: &'a str, mut item: impl FnMut(&'a str) -> PResult<'a, T>) -> PResult<'a, Vec<T>> {
         let (mut i, first) = item(i)?;
         let mut out = vec![first];
         loop {
@@ -723,51 +565,33 @@ impl Parser<'_> {
     }
 
     fn transform<'a>(&self, i: &'a str) -> PResult<'a, Spanned<Transform>> {
-        let (r, name) = self
-            .ident(i)
-            .map_err(|_| nom::Err::Failure(self.expected(i, "a transform name")))?;
+        let (r, name) = self.ident(i).map_err(|_| nom::Err::Failure(self.expected(i, "a transform name")))?;
         match Transform::from_name(name) {
             Some(t) => Ok((r, Spanned::new(t, self.span(i, r)))),
             None => {
                 let msg = format!("unknown transform `{name}`");
                 match Transform::suggest(name) {
                     Some(s) => fail_help(i, name.len(), msg, format!("did you mean `{s}`?")),
-                    None => fail_help(
-                        i,
-                        name.len(),
-                        msg,
-                        "see docs/rules.md for the list of transforms".to_owned(),
-                    ),
+                    None => fail_help(i, name.len(), msg, "see docs/rules.md for the list of transforms".to_owned()),
                 }
             }
         }
     }
 
     fn target<'a>(&self, i: &'a str) -> PResult<'a, Target> {
-        let (r, name) = self
-            .dotted(i)
-            .map_err(|_| nom::Err::Failure(self.expected(i, "a field such as `args`")))?;
+        let (r, name) = self.dotted(i).map_err(|_| nom::Err::Failure(self.expected(i, "a field such as `args`")))?;
         let Some(collection) = Collection::from_name(name) else {
             let msg = format!("unknown field `{name}`");
             return match suggest(name, Collection::ALL.iter().map(|c| c.name())) {
                 Some(s) => fail_help(i, name.len(), msg, format!("did you mean `{s}`?")),
-                None => fail_help(
-                    i,
-                    name.len(),
-                    msg,
-                    "see docs/rules.md for the list of fields".to_owned(),
-                ),
+                None => fail_help(i, name.len(), msg, "see docs/rules.md for the list of fields".to_owned()),
             };
         };
         let mut selectors = Vec::new();
         let mut rest = r;
         if let Some(open) = r.strip_prefix('[') {
             if !collection.is_keyed() {
-                return fail(
-                    r,
-                    1,
-                    format!("`{name}` is a single field and takes no key selector"),
-                );
+                return fail(r, 1, format!("`{name}` is a single field and takes no key selector"));
             }
             let (r2, ()) = self.sp(open)?;
             let (r2, list) = self.comma_list(r2, |s| self.selector(s))?;
@@ -778,14 +602,7 @@ impl Parser<'_> {
             selectors = list;
             rest = r2;
         }
-        Ok((
-            rest,
-            Target {
-                collection,
-                selectors,
-                span: self.span(i, rest),
-            },
-        ))
+        Ok((rest, Target { collection, selectors, span: self.span(i, rest) }))
     }
 
     fn selector<'a>(&self, i: &'a str) -> PResult<'a, Selector> {
@@ -798,18 +615,9 @@ impl Parser<'_> {
             let (r, s) = self.string(r)?;
             (r, KeyPattern::Exact(s.value))
         } else {
-            return Err(nom::Err::Failure(
-                self.expected(r, "a key: a \"string\" or a `regex`"),
-            ));
+            return Err(nom::Err::Failure(self.expected(r, "a key: a \"string\" or a `regex`")));
         };
-        Ok((
-            r,
-            Selector {
-                negated: bang.is_some(),
-                key,
-                span: self.span(i, r),
-            },
-        ))
+        Ok((r, Selector { negated: bang.is_some(), key, span: self.span(i, r) }))
     }
 
     fn opt_not<'a>(&self, i: &'a str) -> PResult<'a, bool> {
@@ -851,9 +659,7 @@ impl Parser<'_> {
                 return Ok((r2, (Operator::Compare(op, n), false)));
             }
         }
-        let (r, word) = self
-            .ident(i)
-            .map_err(|_| nom::Err::Failure(self.expected(i, "an operator")))?;
+        let (r, word) = self.ident(i).map_err(|_| nom::Err::Failure(self.expected(i, "an operator")))?;
         let (r, ()) = match word {
             "detect_sqli" | "detect_xss" | "invalid_utf8" | "invalid_url_encoding" => (r, ()),
             _ => self.sp(r)?,
@@ -916,12 +722,7 @@ impl Parser<'_> {
                 let msg = format!("unknown operator `{word}`");
                 return match suggest(word, OPERATORS) {
                     Some(s) => fail_help(i, word.len(), msg, format!("did you mean `{s}`?")),
-                    None => fail_help(
-                        i,
-                        word.len(),
-                        msg,
-                        "see docs/rules.md for the list of operators".to_owned(),
-                    ),
+                    None => fail_help(i, word.len(), msg, "see docs/rules.md for the list of operators".to_owned()),
                 };
             }
         };
@@ -935,20 +736,14 @@ impl Parser<'_> {
             None => (r, lo.clone()),
         };
         if hi.value < lo.value {
-            return fail(
-                i,
-                i.len() - r.len(),
-                format!("empty byte range {}-{}", lo.value, hi.value),
-            );
+            return fail(i, i.len() - r.len(), format!("empty byte range {}-{}", lo.value, hi.value));
         }
         Ok((r, Spanned::new((lo.value, hi.value), self.span(i, r))))
     }
 
     fn string_list<'a>(&self, i: &'a str) -> PResult<'a, Vec<Spanned<String>>> {
         let Some(r) = i.strip_prefix('[') else {
-            return Err(nom::Err::Failure(
-                self.expected(i, "a list `[\"...\", ...]` or `file \"...\"`"),
-            ));
+            return Err(nom::Err::Failure(self.expected(i, "a list `[\"...\", ...]` or `file \"...\"`")));
         };
         let (r, ()) = self.sp(r)?;
         if r.starts_with(']') {
@@ -988,8 +783,8 @@ impl Parser<'_> {
         if i.starts_with('"') {
             return fail(i, 1, "a list holds either strings or networks, not both");
         }
-        let (r, text) = take_while1(|c: char| c.is_ascii_hexdigit() || ":./".contains(c))(i)
-            .map_err(|_: nom::Err<PError>| {
+        let (r, text) =
+            take_while1(|c: char| c.is_ascii_hexdigit() || ":./".contains(c))(i).map_err(|_: nom::Err<PError>| {
                 nom::Err::Failure(self.expected(i, "an IP address or network like 10.0.0.0/8"))
             })?;
         let r_word_end = word_len(i);
@@ -1001,11 +796,7 @@ impl Parser<'_> {
             None => (text, None),
         };
         let Ok(addr) = addr.parse::<IpAddr>() else {
-            return fail(
-                i,
-                text.len(),
-                format!("bad CIDR `{text}`: `{addr}` is not an IP address"),
-            );
+            return fail(i, text.len(), format!("bad CIDR `{text}`: `{addr}` is not an IP address"));
         };
         let full: u8 = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
@@ -1013,11 +804,7 @@ impl Parser<'_> {
             Some(p) => match p.parse::<u8>() {
                 Ok(n) if n <= full => n,
                 _ => {
-                    return fail(
-                        i,
-                        text.len(),
-                        format!("bad CIDR `{text}`: prefix length must be 0 to {full}"),
-                    );
+                    return fail(i, text.len(), format!("bad CIDR `{text}`: prefix length must be 0 to {full}"));
                 }
             },
         };
@@ -1025,9 +812,7 @@ impl Parser<'_> {
     }
 
     fn action<'a>(&self, i: &'a str) -> PResult<'a, Action> {
-        let (r, word) = self
-            .ident(i)
-            .map_err(|_| nom::Err::Failure(self.expected(i, "an action")))?;
+        let (r, word) = self.ident(i).map_err(|_| nom::Err::Failure(self.expected(i, "an action")))?;
         match word {
             "deny" => {
                 let r2 = self.sp_line(r);
@@ -1064,11 +849,7 @@ impl Parser<'_> {
 
     fn binary<'a>(&self, i: &'a str, word: &'static str) -> PResult<'a, Expr> {
         let lower = |s: &'a str| {
-            if word == "or" {
-                self.binary(s, "and")
-            } else {
-                self.unary(s)
-            }
+            if word == "or" { self.binary(s, "and") } else { self.unary(s) }
         };
         let (mut i, first) = lower(i)?;
         let mut parts = vec![first];
@@ -1085,14 +866,7 @@ impl Parser<'_> {
         if parts.len() == 1 {
             return Ok((i, parts.pop().unwrap_or(Expr::And(Vec::new()))));
         }
-        Ok((
-            i,
-            if word == "or" {
-                Expr::Or(parts)
-            } else {
-                Expr::And(parts)
-            },
-        ))
+        Ok((i, if word == "or" { Expr::Or(parts) } else { Expr::And(parts) }))
     }
 
     fn unary<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
@@ -1110,9 +884,7 @@ impl Parser<'_> {
                 None => Err(nom::Err::Failure(self.expected(r, "`)`"))),
             };
         }
-        let (r, word) = self
-            .dotted(i)
-            .map_err(|_| nom::Err::Failure(self.expected(i, "a condition")))?;
+        let (r, word) = self.dotted(i).map_err(|_| nom::Err::Failure(self.expected(i, "a condition")))?;
         if let Some(flag) = Flag::from_name(word) {
             return Ok((r, Expr::Flag(Spanned::new(flag, self.span(i, r)))));
         }
@@ -1135,15 +907,7 @@ impl Parser<'_> {
         if negated && neg_eq {
             return fail(i, i.len() - r.len(), "`not` and `!=` together; write `==`");
         }
-        Ok((
-            r,
-            Expr::Cond(Condition {
-                subject,
-                negated: negated || neg_eq,
-                op,
-                span: self.span(i, r),
-            }),
-        ))
+        Ok((r, Expr::Cond(Condition { subject, negated: negated || neg_eq, op, span: self.span(i, r) })))
     }
 
     fn exclude<'a>(&self, start: &'a str) -> PResult<'a, Exclude> {
@@ -1158,24 +922,16 @@ impl Parser<'_> {
                 let (r2, t) = if s.starts_with('"') {
                     self.string(s)?
                 } else {
-                    let (r2, t) = take_while1(is_tag_char)(s).map_err(|_: nom::Err<PError>| {
-                        nom::Err::Failure(self.expected(s, "a tag"))
-                    })?;
+                    let (r2, t) = take_while1(is_tag_char)(s)
+                        .map_err(|_: nom::Err<PError>| nom::Err::Failure(self.expected(s, "a tag")))?;
                     (r2, Spanned::new(t.to_owned(), self.span(s, r2)))
                 };
                 Ok((r2, RuleSelector::Tag(t)))
             })?
         } else {
-            return Err(nom::Err::Failure(
-                self.expected(i, "`rule` or `tag` after `exclude`"),
-            ));
+            return Err(nom::Err::Failure(self.expected(i, "`rule` or `tag` after `exclude`")));
         };
-        let mut exclude = Exclude {
-            rules,
-            targets: Vec::new(),
-            when: None,
-            span: Span::default(),
-        };
+        let mut exclude = Exclude { rules, targets: Vec::new(), when: None, span: Span::default() };
         let mut end = i;
         let (r, ()) = self.sp(i)?;
         let mut r = r;
@@ -1238,9 +994,7 @@ rule 942100 "SQL injection: tautology" {
 "#,
         );
         assert!(errors.is_empty(), "{errors:?}");
-        let Item::Rule(rule) = &file.items[0] else {
-            panic!("not a rule")
-        };
+        let Item::Rule(rule) = &file.items[0] else { panic!("not a rule") };
         assert_eq!(rule.id.value, 942100);
         assert_eq!(rule.message.value, "SQL injection: tautology");
         assert_eq!(rule.tags.len(), 2);
@@ -1248,10 +1002,7 @@ rule 942100 "SQL injection: tautology" {
         assert_eq!(targets.len(), 3);
         assert_eq!(targets[2].selectors.len(), 2);
         assert_eq!(rule.transform.as_ref().unwrap().value.len(), 2);
-        assert!(matches!(
-            rule.matcher.as_ref().unwrap().value.op,
-            Operator::Regex(_)
-        ));
+        assert!(matches!(rule.matcher.as_ref().unwrap().value.op, Operator::Regex(_)));
     }
 
     #[test]
@@ -1267,17 +1018,11 @@ exclude tag attack-xss
         );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(file.items.len(), 3);
-        let Item::Rule(rule) = &file.items[0] else {
-            panic!()
-        };
-        let Expr::And(parts) = &rule.when.as_ref().unwrap().value else {
-            panic!("not an and")
-        };
+        let Item::Rule(rule) = &file.items[0] else { panic!() };
+        let Expr::And(parts) = &rule.when.as_ref().unwrap().value else { panic!("not an and") };
         assert!(matches!(parts[1], Expr::Not(_)));
         assert_eq!(rule.action.as_ref().unwrap().value, Action::Deny(Some(403)));
-        let Item::Exclude(ex) = &file.items[1] else {
-            panic!()
-        };
+        let Item::Exclude(ex) = &file.items[1] else { panic!() };
         assert_eq!(ex.rules.len(), 2);
         assert_eq!(ex.targets.len(), 1);
         assert!(ex.when.is_some());
@@ -1289,10 +1034,7 @@ exclude tag attack-xss
             "rule 1 {\n    transform url_decod\n    match contains \"x\"\n}\nrule 2 {\n  when method == \"GET\"\n}\n",
         );
         assert_eq!(errors.len(), 1);
-        assert_eq!(
-            errors[0].short(),
-            "t.rules:2:15: error: unknown transform `url_decod`"
-        );
+        assert_eq!(errors[0].short(), "t.rules:2:15: error: unknown transform `url_decod`");
         assert_eq!(errors[0].help(), Some("did you mean `url_decode`?"));
         assert_eq!(file.items.len(), 1, "rule 2 still parsed");
     }
@@ -1311,46 +1053,27 @@ exclude tag attack-xss
 
     #[test]
     fn numbers_and_networks_are_checked() {
-        assert_eq!(
-            one_error("rule 12a {\n}\n"),
-            "t.rules:1:6: error: bad number `12a`"
-        );
+        assert_eq!(one_error("rule 12a {\n}\n"), "t.rules:1:6: error: bad number `12a`");
         assert_eq!(
             one_error("rule 1 {\n  paranoia 7\n}\n"),
             "t.rules:2:12: error: paranoia level must be 1, 2, 3 or 4"
         );
+        assert!(one_error("rule 1 {\n  when client_ip in [10.0.0.300/8]\n}\n").contains("bad CIDR `10.0.0.300/8`"));
         assert!(
-            one_error("rule 1 {\n  when client_ip in [10.0.0.300/8]\n}\n")
-                .contains("bad CIDR `10.0.0.300/8`")
-        );
-        assert!(
-            one_error("rule 1 {\n  when client_ip in [10.0.0.0/33]\n}\n")
-                .contains("prefix length must be 0 to 32")
+            one_error("rule 1 {\n  when client_ip in [10.0.0.0/33]\n}\n").contains("prefix length must be 0 to 32")
         );
     }
 
     #[test]
     fn cidr_membership() {
-        let c = Cidr {
-            addr: "10.1.2.3".parse().unwrap(),
-            prefix: 8,
-        };
+        let c = Cidr { addr: "10.1.2.3".parse().unwrap(), prefix: 8 };
         assert!(c.contains("10.200.0.1".parse().unwrap()));
         assert!(c.contains("::ffff:10.0.0.1".parse().unwrap()));
         assert!(!c.contains("11.0.0.1".parse().unwrap()));
-        let v6 = Cidr {
-            addr: "2001:db8::".parse().unwrap(),
-            prefix: 32,
-        };
+        let v6 = Cidr { addr: "2001:db8::".parse().unwrap(), prefix: 32 };
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
-        assert!(
-            Cidr {
-                addr: "0.0.0.0".parse().unwrap(),
-                prefix: 0
-            }
-            .contains("1.2.3.4".parse().unwrap())
-        );
+        assert!(Cidr { addr: "0.0.0.0".parse().unwrap(), prefix: 0 }.contains("1.2.3.4".parse().unwrap()));
     }
 
     #[test]
@@ -1363,12 +1086,6 @@ exclude tag attack-xss
         let Expr::And(parts) = e else { panic!() };
         assert_eq!(parts.len(), 3);
         assert!(matches!(parts[0], Expr::Or(_)));
-        assert!(matches!(
-            &parts[1],
-            Expr::Cond(Condition {
-                subject: Subject::Count(_),
-                ..
-            })
-        ));
+        assert!(matches!(&parts[1], Expr::Cond(Condition { subject: Subject::Count(_), .. })));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// Spans are position metadata: they do not take part in equality, so two AST
 /// nodes are equal when they say the same thing wherever they were written. This
 /// is what lets `parse(format(ast)) == ast` hold.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 pub struct Span {
     /// First byte.
     pub start: u32,
@@ -21,22 +21,21 @@ impl PartialEq for Span {
     }
 }
 
+impl std::hash::Hash for Span {
+    // Consistent with `PartialEq`: every span is equal, so all hash alike.
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
 impl Span {
     /// A span from byte offsets.
     pub fn new(start: usize, end: usize) -> Span {
         let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Span {
-            start: clamp(start),
-            end: clamp(end.max(start)),
-        }
+        Span { start: clamp(start), end: clamp(end.max(start)) }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     /// Moves the span by `offset` bytes (for text embedded in another file).
@@ -55,10 +54,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// A source from its display name (usually a path) and text.
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> SourceFile {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }
+        SourceFile { name: name.into(), text: text.into() }
     }
 
     /// The display name.
@@ -88,10 +84,7 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its line ending.
     pub fn line_text(&self, line: u32) -> &str {
-        self.text()
-            .split('\n')
-            .nth(line.saturating_sub(1) as usize)
-            .map_or("", |l| l.strip_suffix('\r').unwrap_or(l))
+        self.text().split('\n').nth(line.saturating_sub(1) as usize).map_or("", |l| l.strip_suffix('\r').unwrap_or(l))
     }
 }
 

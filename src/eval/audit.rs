@@ -194,10 +194,7 @@ impl Transaction {
             phase: v.phase().name(),
             mode: self.ruleset.config().get_mode().name(),
             limit: req.limit.map(|l| l.name()),
-            body_error: req.body_error.map(|e| BodyError {
-                message: e.message,
-                offset: e.offset,
-            }),
+            body_error: req.body_error.map(|e| BodyError { message: e.message, offset: e.offset }),
             matches: Matches(self),
         };
         // Writing to a Vec cannot fail, and every value above serializes.

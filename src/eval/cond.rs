@@ -10,13 +10,7 @@ use crate::dsl::ast::Flag;
 use crate::request::{RequestData, Source};
 
 /// True when `cond` holds for the request as known at `phase`.
-pub(crate) fn eval(
-    cond: &Cond,
-    rs: &Ruleset,
-    req: &RequestData,
-    scratch: &mut Scratch,
-    phase: Phase,
-) -> bool {
+pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut Scratch, phase: Phase) -> bool {
     match cond {
         Cond::And(parts) => parts.iter().all(|c| eval(c, rs, req, scratch, phase)),
         Cond::Or(parts) => parts.iter().any(|c| eval(c, rs, req, scratch, phase)),
@@ -24,12 +18,7 @@ pub(crate) fn eval(
         Cond::Flag(Flag::BodyError) => req.body_error.is_some(),
         Cond::Flag(Flag::EncodingError) => req.encoding_error,
         Cond::Flag(Flag::LimitExceeded) => req.limit.is_some(),
-        Cond::Values {
-            target,
-            pipeline,
-            op: op_id,
-            negated,
-        } => {
+        Cond::Values { target, pipeline, op: op_id, negated } => {
             let program = &rs.program;
             let transforms = &program.pipelines[*pipeline as usize];
             let operator = &program.ops[*op_id as usize];
@@ -39,9 +28,7 @@ pub(crate) fn eval(
                 target,
                 phase,
                 |value, scratch| {
-                    let Scratch {
-                        cond_bufs, work, ..
-                    } = scratch;
+                    let Scratch { cond_bufs, work, .. } = scratch;
                     let t = run_pipeline(transforms, value, cond_bufs);
                     op::eval(operator, t, program, work).is_some()
                 },
@@ -49,12 +36,7 @@ pub(crate) fn eval(
             );
             found != *negated
         }
-        Cond::Count {
-            target,
-            op,
-            value,
-            negated,
-        } => {
+        Cond::Count { target, op, value, negated } => {
             let mut n: i64 = 0;
             any_value(
                 rs,
@@ -101,11 +83,7 @@ fn any_value(
             if !target.accepts_key(key, regexes) {
                 continue;
             }
-            let v = if name {
-                key
-            } else {
-                req.fields.get(pair.value)
-            };
+            let v = if name { key } else { req.fields.get(pair.value) };
             if f(v, scratch) {
                 return true;
             }

@@ -15,11 +15,7 @@ use crate::transform::Transform;
 
 /// Runs `transforms` over `input` using the two buffers; returns the result
 /// (the input itself when no step changed it).
-pub(crate) fn run_pipeline<'a>(
-    transforms: &[Transform],
-    input: &'a [u8],
-    bufs: &'a mut [Vec<u8>; 2],
-) -> &'a [u8] {
+pub(crate) fn run_pipeline<'a>(transforms: &[Transform], input: &'a [u8], bufs: &'a mut [Vec<u8>; 2]) -> &'a [u8] {
     let mut current: Option<usize> = None;
     for t in transforms {
         let [a, b] = bufs;
@@ -52,10 +48,7 @@ impl Transaction {
         let Transaction { ruleset, req, res } = self;
         let rs: &Ruleset = ruleset;
         if rs.config().get_mode() == Mode::Off {
-            res.verdict = Verdict {
-                phase,
-                ..Verdict::default()
-            };
+            res.verdict = Verdict { phase, ..Verdict::default() };
             return res.verdict;
         }
         scratch.follow(rs);
@@ -111,13 +104,7 @@ impl Transaction {
 }
 
 /// Evaluates the conditions of conditional exclusions that can be known now.
-fn update_exclusions(
-    rs: &Ruleset,
-    req: &RequestData,
-    res: &mut Results,
-    scratch: &mut Scratch,
-    phase: Phase,
-) {
+fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
     for (i, ex) in rs.program.exclusions.iter().enumerate() {
         if ex.when.phase() <= phase {
             res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
@@ -125,13 +112,7 @@ fn update_exclusions(
     }
 }
 
-fn scan_phase(
-    rs: &Ruleset,
-    req: &RequestData,
-    res: &mut Results,
-    scratch: &mut Scratch,
-    phase: Phase,
-) {
+fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
     for s in Source::SCALARS {
         if s.phase() != phase || rs.plan.by_source[s.index()].is_empty() {
             continue;
@@ -154,16 +135,7 @@ fn scan_phase(
         }
         let value_source = Source::of_pair(pair.origin, false);
         if !rs.plan.by_source[value_source.index()].is_empty() {
-            scan_value(
-                rs,
-                res,
-                scratch,
-                value_source,
-                pair.name,
-                key,
-                req.fields.get(pair.value),
-                phase,
-            );
+            scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
         }
     }
 }
@@ -188,12 +160,7 @@ fn scan_value(
     phase: Phase,
 ) {
     res.stats.values_inspected += 1;
-    let place = Place {
-        source,
-        key_range,
-        key,
-        phase,
-    };
+    let place = Place { source, key_range, key, phase };
     let regexes = &rs.program.regexes;
     for &g in &rs.plan.by_source[source.index()] {
         let group = &rs.plan.groups[g as usize];
@@ -230,11 +197,7 @@ fn run_scanner(
             for owner in &scanner.ac_owners[m.pattern().as_usize()] {
                 match owner {
                     AcOwner::Phrase(member) => work.hit(*member, m.start() as u32, m.end() as u32),
-                    AcOwner::Literal {
-                        member,
-                        anchor,
-                        exact,
-                    } => {
+                    AcOwner::Literal { member, anchor, exact } => {
                         let placed = match anchor {
                             Anchor::Anywhere => true,
                             Anchor::Start => m.start() == 0,
@@ -287,11 +250,7 @@ fn run_scanner(
             continue;
         }
         let rule = &program.rules[member.rule as usize];
-        if rule
-            .scan
-            .as_ref()
-            .is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes))
-        {
+        if rule.scan.as_ref().is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes)) {
             continue;
         }
         res.stats.direct_checks += 1;
@@ -330,15 +289,7 @@ fn run_scanner(
     }
 }
 
-fn record_hit(
-    rs: &Ruleset,
-    res: &mut Results,
-    rule: RuleIdx,
-    place: &Place<'_>,
-    t: &[u8],
-    start: usize,
-    end: usize,
-) {
+fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
     if res.rule_state[rule as usize] != UNSEEN {
         return;
     }
@@ -351,11 +302,8 @@ fn record_hit(
     }
     for ex in &ir.exclusions {
         let Some(target) = &ex.target else { continue };
-        let active = ex
-            .condition
-            .is_none_or(|c| res.exclusion_active[c as usize]);
-        if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes)
-        {
+        let active = ex.condition.is_none_or(|c| res.exclusion_active[c as usize]);
+        if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes) {
             return;
         }
     }
@@ -364,10 +312,7 @@ fn record_hit(
     let end = end.clamp(start, t.len()).min(start + SNIPPET_MAX);
     let snippet_start = res.text.len();
     res.text.extend_from_slice(&t[start..end]);
-    let snippet = ByteRange {
-        start: snippet_start as u32,
-        end: res.text.len() as u32,
-    };
+    let snippet = ByteRange { start: snippet_start as u32, end: res.text.len() as u32 };
     res.hits.push(Hit {
         rule,
         source: Some(place.source),
@@ -396,18 +341,11 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
     order.sort_unstable();
     for &(r, hit_index) in &order {
         let rule = &rules[r as usize];
-        let excluded = rule.exclusions.iter().any(|ex| {
-            ex.target.is_none()
-                && ex
-                    .condition
-                    .is_some_and(|c| res.exclusion_active[c as usize])
-        });
-        if excluded
-            || rule
-                .when
-                .as_ref()
-                .is_some_and(|c| !cond::eval(c, rs, req, scratch, phase))
-        {
+        let excluded = rule
+            .exclusions
+            .iter()
+            .any(|ex| ex.target.is_none() && ex.condition.is_some_and(|c| res.exclusion_active[c as usize]));
+        if excluded || rule.when.as_ref().is_some_and(|c| !cond::eval(c, rs, req, scratch, phase)) {
             res.rule_state[r as usize] = REJECTED;
             continue;
         }
@@ -463,10 +401,7 @@ fn write_field(text: &mut Vec<u8>, hit: &Hit, req: &RequestData) -> ByteRange {
             text.extend_from_slice(b"\"]");
         }
     }
-    ByteRange {
-        start: start as u32,
-        end: text.len() as u32,
-    }
+    ByteRange { start: start as u32, end: text.len() as u32 }
 }
 
 fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verdict {
@@ -491,12 +426,5 @@ fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verd
     } else {
         Action::Allow
     };
-    Verdict {
-        action,
-        status,
-        score: res.score,
-        would_block,
-        matches: res.matched.len() as u32,
-        phase,
-    }
+    Verdict { action, status, score: res.score, would_block, matches: res.matched.len() as u32, phase }
 }

@@ -84,15 +84,12 @@ impl Results {
         self.done = [false; 2];
         self.stats = Stats::default();
         self.exclusion_active.clear();
-        self.exclusion_active
-            .resize(rs.program.exclusions.len(), false);
+        self.exclusion_active.resize(rs.program.exclusions.len(), false);
         self.verdict = Verdict::default();
     }
 
     pub(crate) fn text(&self, r: ByteRange) -> &[u8] {
-        self.text
-            .get(r.start as usize..r.end as usize)
-            .unwrap_or(&[])
+        self.text.get(r.start as usize..r.end as usize).unwrap_or(&[])
     }
 }
 

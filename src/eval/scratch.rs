@@ -49,12 +49,8 @@ pub(crate) struct Work {
 
 impl Scratch {
     pub(crate) fn for_ruleset(rs: &Ruleset) -> Scratch {
-        let mut s = Scratch {
-            ruleset_id: 0,
-            bufs: Default::default(),
-            cond_bufs: Default::default(),
-            work: Work::default(),
-        };
+        let mut s =
+            Scratch { ruleset_id: 0, bufs: Default::default(), cond_bufs: Default::default(), work: Work::default() };
         s.follow(rs);
         s
     }
@@ -67,15 +63,12 @@ impl Scratch {
         self.ruleset_id = rs.id();
         let w = &mut self.work;
         w.regex_caches.clear();
-        w.regex_caches
-            .resize_with(rs.program.regexes.len(), || None);
+        w.regex_caches.resize_with(rs.program.regexes.len(), || None);
         w.set_caches.clear();
         w.set_caches.resize_with(rs.plan.scanners.len(), || None);
         w.patsets.clear();
         for s in &rs.plan.scanners {
-            w.patsets.push(PatternSet::new(
-                s.set.as_ref().map_or(0, |r| r.pattern_len()),
-            ));
+            w.patsets.push(PatternSet::new(s.set.as_ref().map_or(0, |r| r.pattern_len())));
         }
         w.hit.clear();
         w.hit.resize(rs.plan.max_members, NOT_HIT);

@@ -20,11 +20,6 @@ impl ByteRange {
     pub(crate) fn len(self) -> usize {
         (self.end - self.start) as usize
     }
-
-    /// True when the range holds no bytes.
-    pub(crate) fn is_empty(self) -> bool {
-        self.end == self.start
-    }
 }
 
 /// Where a name/value pair was found in the request.
@@ -53,20 +48,6 @@ pub(crate) enum Origin {
     Cookie = 7,
 }
 
-impl Origin {
-    /// Every origin, in numeric order.
-    pub(crate) const ALL: [Origin; 8] = [
-        Origin::Query,
-        Origin::Form,
-        Origin::Json,
-        Origin::Multipart,
-        Origin::File,
-        Origin::PartHeader,
-        Origin::Header,
-        Origin::Cookie,
-    ];
-}
-
 /// One name/value pair of the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Pair {
@@ -88,10 +69,7 @@ pub(crate) struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits {
-            max_json_depth: 64,
-            max_parts: 256,
-        }
+        ParseLimits { max_json_depth: 64, max_parts: 256 }
     }
 }
 
@@ -113,17 +91,6 @@ pub(crate) struct ParseStatus {
     /// Set when a percent-escape was invalid (`%zz`, a `%` at the end): the bytes
     /// are kept as they are, as ModSecurity does, and rules can test this flag.
     pub(crate) invalid_encoding: bool,
-}
-
-impl ParseStatus {
-    /// Combines two statuses: the first error wins, flags are or-ed.
-    pub(crate) fn merge(&mut self, other: ParseStatus) {
-        if self.error.is_none() {
-            self.error = other.error;
-        }
-        self.limit_exceeded |= other.limit_exceeded;
-        self.invalid_encoding |= other.invalid_encoding;
-    }
 }
 
 /// The arena and pairs of one request.
@@ -168,26 +135,17 @@ impl Fields {
 
     /// The range from `start` (a [`Fields::mark`]) to the end of the arena.
     pub(crate) fn range_from(&self, start: u32) -> ByteRange {
-        ByteRange {
-            start,
-            end: self.mark(),
-        }
+        ByteRange { start, end: self.mark() }
     }
 
     /// The bytes of a range.
     pub(crate) fn get(&self, range: ByteRange) -> &[u8] {
-        self.bytes
-            .get(range.start as usize..range.end as usize)
-            .unwrap_or(&[])
+        self.bytes.get(range.start as usize..range.end as usize).unwrap_or(&[])
     }
 
     /// Adds a pair that is not an argument (header, cookie, part header).
     pub(crate) fn push_pair(&mut self, origin: Origin, name: ByteRange, value: ByteRange) {
-        self.pairs.push(Pair {
-            origin,
-            name,
-            value,
-        });
+        self.pairs.push(Pair { origin, name, value });
     }
 
     /// Adds an argument pair (query, form, JSON, multipart field or file) unless
@@ -199,11 +157,7 @@ impl Fields {
             return false;
         }
         self.arg_count += 1;
-        self.pairs.push(Pair {
-            origin,
-            name,
-            value,
-        });
+        self.pairs.push(Pair { origin, name, value });
         true
     }
 }
@@ -214,19 +168,13 @@ mod tests {
 
     #[test]
     fn ranges_point_into_the_arena() {
-        let mut f = Fields {
-            max_args: 1,
-            ..Fields::default()
-        };
+        let mut f = Fields { max_args: 1, ..Fields::default() };
         let n = f.push_bytes(b"id");
         let v = f.push_bytes(b"42");
         assert_eq!(f.get(n), b"id");
         assert_eq!(f.get(v), b"42");
         assert!(f.push_arg(Origin::Query, n, v));
-        assert!(
-            !f.push_arg(Origin::Query, n, v),
-            "second argument is over the limit"
-        );
+        assert!(!f.push_arg(Origin::Query, n, v), "second argument is over the limit");
         f.clear();
         assert!(f.bytes.is_empty() && f.pairs.is_empty() && f.arg_count == 0);
     }

@@ -66,14 +66,9 @@ pub(crate) fn content_type_essence(value: &[u8]) -> &[u8] {
 /// The first parameter of that name wins. A quoted value is returned without its
 /// quotes and with its backslash escapes as sent; an unquoted one is trimmed.
 /// A parameter without `=` has the empty value.
-#[allow(
-    dead_code,
-    reason = "helper for the transaction (`charset`, ...); no caller yet"
-)]
+#[allow(dead_code, reason = "helper for the transaction (`charset`, ...); no caller yet")]
 pub(crate) fn header_param<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    params(value)
-        .find(|p| p.name.eq_ignore_ascii_case(name))
-        .map(|p| p.value)
+    params(value).find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.value)
 }
 
 /// The body parser a `Content-Type` value selects.
@@ -83,9 +78,8 @@ pub(crate) fn body_kind(content_type: &[u8]) -> BodyKind {
         return BodyKind::Other;
     };
     let (top, sub) = (&essence[..slash], &essence[slash + 1..]);
-    let ends_with = |suffix: &[u8]| {
-        sub.len() >= suffix.len() && sub[sub.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
+    let ends_with =
+        |suffix: &[u8]| sub.len() >= suffix.len() && sub[sub.len() - suffix.len()..].eq_ignore_ascii_case(suffix);
     if top.eq_ignore_ascii_case(b"application") {
         if sub.eq_ignore_ascii_case(b"x-www-form-urlencoded") {
             return BodyKind::UrlEncoded;
@@ -100,8 +94,7 @@ pub(crate) fn body_kind(content_type: &[u8]) -> BodyKind {
     if top.eq_ignore_ascii_case(b"multipart") && sub.eq_ignore_ascii_case(b"form-data") {
         return BodyKind::Multipart;
     }
-    if (top.eq_ignore_ascii_case(b"text") && sub.eq_ignore_ascii_case(b"xml")) || ends_with(b"+xml")
-    {
+    if (top.eq_ignore_ascii_case(b"text") && sub.eq_ignore_ascii_case(b"xml")) || ends_with(b"+xml") {
         return BodyKind::Xml;
     }
     BodyKind::Other
@@ -242,12 +235,7 @@ mod tests {
             (b";a=b", b""),
         ];
         for &(input, want) in cases {
-            assert_eq!(
-                content_type_essence(input),
-                want,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(content_type_essence(input), want, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
@@ -256,65 +244,24 @@ mod tests {
         // (header value, parameter name, value found)
         type Case<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
         let cases: &[Case<'_>] = &[
-            (
-                b"multipart/form-data; boundary=abc",
-                b"boundary",
-                Some(b"abc"),
-            ),
-            (
-                b"multipart/form-data; BOUNDARY=abc",
-                b"boundary",
-                Some(b"abc"),
-            ),
-            (
-                b"multipart/form-data; boundary=\"a b;c\"",
-                b"boundary",
-                Some(b"a b;c"),
-            ),
-            (
-                b"text/plain; charset=utf-8 ; format=flowed",
-                b"format",
-                Some(b"flowed"),
-            ),
-            (
-                b"text/plain; charset=utf-8 ; format=flowed",
-                b"charset",
-                Some(b"utf-8"),
-            ),
-            (
-                b"form-data; name=\"a\\\"b\"; filename=x",
-                b"name",
-                Some(b"a\\\"b"),
-            ),
-            (
-                b"form-data; name=\"a\\\"b\"; filename=x",
-                b"filename",
-                Some(b"x"),
-            ),
+            (b"multipart/form-data; boundary=abc", b"boundary", Some(b"abc")),
+            (b"multipart/form-data; BOUNDARY=abc", b"boundary", Some(b"abc")),
+            (b"multipart/form-data; boundary=\"a b;c\"", b"boundary", Some(b"a b;c")),
+            (b"text/plain; charset=utf-8 ; format=flowed", b"format", Some(b"flowed")),
+            (b"text/plain; charset=utf-8 ; format=flowed", b"charset", Some(b"utf-8")),
+            (b"form-data; name=\"a\\\"b\"; filename=x", b"name", Some(b"a\\\"b")),
+            (b"form-data; name=\"a\\\"b\"; filename=x", b"filename", Some(b"x")),
             (b"form-data; filename*=UTF-8''x.txt", b"filename", None),
-            (
-                b"form-data; filename*=UTF-8''x.txt",
-                b"filename*",
-                Some(b"UTF-8''x.txt"),
-            ),
+            (b"form-data; filename*=UTF-8''x.txt", b"filename*", Some(b"UTF-8''x.txt")),
             (b"a/b; flag; x=1", b"flag", Some(b"")),
             (b"a/b; x=1; x=2", b"x", Some(b"1")),
             (b"a/b; x=\"unterminated", b"x", Some(b"unterminated")),
-            (
-                b"a/b; x=\"ends in backslash\\",
-                b"x",
-                Some(b"ends in backslash\\"),
-            ),
+            (b"a/b; x=\"ends in backslash\\", b"x", Some(b"ends in backslash\\")),
             (b"a/b", b"x", None),
             (b"a/b; boundary=1", b"", None),
         ];
         for &(input, name, want) in cases {
-            assert_eq!(
-                header_param(input, name),
-                want,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(header_param(input, name), want, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
@@ -323,10 +270,7 @@ mod tests {
         let all: Vec<Param<'_>> = params(b"form-data; name =x; b=\"q\"junk; c=\"open").collect();
         assert_eq!(all.len(), 3);
         assert!(all[0].space_around_equals && all[0].well_formed);
-        assert_eq!(
-            (all[1].value, all[1].quoted, all[1].well_formed),
-            (&b"q"[..], true, false)
-        );
+        assert_eq!((all[1].value, all[1].quoted, all[1].well_formed), (&b"q"[..], true, false));
         assert_eq!((all[2].value, all[2].well_formed), (&b"open"[..], false));
         assert_eq!(all[2].value_offset, 34);
         assert_eq!(params(b"a/b;;; ;").count(), 0);
@@ -337,10 +281,7 @@ mod tests {
         use BodyKind::*;
         let cases: &[(&[u8], BodyKind)] = &[
             (b"application/x-www-form-urlencoded", UrlEncoded),
-            (
-                b"application/x-www-form-urlencoded; charset=UTF-8",
-                UrlEncoded,
-            ),
+            (b"application/x-www-form-urlencoded; charset=UTF-8", UrlEncoded),
             (b"application/json", Json),
             (b"Application/JSON; charset=utf-8", Json),
             (b"application/json-patch+json", Json),
@@ -358,12 +299,7 @@ mod tests {
             (b"json", Other),
         ];
         for &(input, want) in cases {
-            assert_eq!(
-                body_kind(input),
-                want,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(body_kind(input), want, "{:?}", String::from_utf8_lossy(input));
         }
     }
 

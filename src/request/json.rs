@@ -110,10 +110,7 @@ pub(crate) fn parse_json(input: &[u8], limits: &ParseLimits, fields: &mut Fields
         top: 0,
         skipped: 0,
         skip_kinds: [0; SKIP_LEVELS / 64],
-        name_budget: input
-            .len()
-            .saturating_mul(NAME_BUDGET_FACTOR)
-            .saturating_add(NAME_BUDGET_SLACK),
+        name_budget: input.len().saturating_mul(NAME_BUDGET_FACTOR).saturating_add(NAME_BUDGET_SLACK),
         limit_exceeded: false,
     };
     let result = parser.run(fields);
@@ -154,10 +151,7 @@ impl Parser<'_> {
     fn run(&mut self, fields: &mut Fields) -> Result<(), Stop> {
         let mut state = State::Value;
         loop {
-            while self
-                .peek()
-                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            {
+            while self.peek().is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
                 self.pos += 1;
             }
             let Some(b) = self.peek() else {
@@ -224,11 +218,7 @@ impl Parser<'_> {
 
     /// The state after a complete value.
     fn after_value(&self) -> State {
-        if self.tracked == 0 && self.skipped == 0 {
-            State::Done
-        } else {
-            State::Next
-        }
+        if self.tracked == 0 && self.skipped == 0 { State::Done } else { State::Next }
     }
 
     /// True when the innermost open container is an array.
@@ -246,19 +236,11 @@ impl Parser<'_> {
         match b {
             b'{' | b'[' => {
                 self.open(b, fields)?;
-                Ok(if b == b'{' {
-                    State::FirstKey
-                } else {
-                    State::FirstElement
-                })
+                Ok(if b == b'{' { State::FirstKey } else { State::FirstElement })
             }
             b'"' => {
                 let start = fields.mark();
-                let out = if self.skipping() {
-                    None
-                } else {
-                    Some(&mut fields.bytes)
-                };
+                let out = if self.skipping() { None } else { Some(&mut fields.bytes) };
                 match scan_string(self.input, self.pos, out) {
                     Ok(end) => self.pos = end,
                     Err(e) => {
@@ -290,11 +272,7 @@ impl Parser<'_> {
                 }
                 self.pos += literal.len();
                 if !self.skipping() {
-                    let value = if b == b'n' {
-                        fields.range_from(fields.mark())
-                    } else {
-                        fields.push_bytes(literal)
-                    };
+                    let value = if b == b'n' { fields.range_from(fields.mark()) } else { fields.push_bytes(literal) };
                     self.emit(value, fields)?;
                 }
                 Ok(self.after_value())
@@ -322,11 +300,7 @@ impl Parser<'_> {
             return Ok(());
         }
         let start = fields.work.len();
-        let previous = if self.tracked == 0 {
-            u32::MAX
-        } else {
-            to_u32(self.top)
-        };
+        let previous = if self.tracked == 0 { u32::MAX } else { to_u32(self.top) };
         fields.work.push(kind);
         fields.work.extend_from_slice(&previous.to_le_bytes());
         fields.work.extend_from_slice(&[0; 8]);
@@ -364,16 +338,11 @@ impl Parser<'_> {
         }
         let segment = self.top + RECORD;
         fields.work.truncate(segment);
-        self.pos =
-            scan_string(self.input, self.pos, Some(&mut fields.work)).map_err(Stop::Error)?;
+        self.pos = scan_string(self.input, self.pos, Some(&mut fields.work)).map_err(Stop::Error)?;
         let length = to_u32(fields.work.len().saturating_sub(segment));
         write_u32(&mut fields.work, self.top + SEGMENT, length);
         let children = read_u32(&fields.work, self.top + COUNT);
-        write_u32(
-            &mut fields.work,
-            self.top + COUNT,
-            children.saturating_add(1),
-        );
+        write_u32(&mut fields.work, self.top + COUNT, children.saturating_add(1));
         Ok(())
     }
 
@@ -398,11 +367,7 @@ impl Parser<'_> {
             }
         }
         fields.work.extend_from_slice(&digits[first..]);
-        write_u32(
-            &mut fields.work,
-            self.top + SEGMENT,
-            to_u32(digits.len() - first),
-        );
+        write_u32(&mut fields.work, self.top + SEGMENT, to_u32(digits.len() - first));
         write_u32(&mut fields.work, self.top + COUNT, index.saturating_add(1));
     }
 
@@ -447,9 +412,7 @@ fn to_u32(value: usize) -> u32 {
 /// The little-endian u32 at `at` in `work` (0 if out of range, which the record
 /// layout rules out).
 fn read_u32(work: &[u8], at: usize) -> u32 {
-    work.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
+    work.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes)
 }
 
 /// Writes `value` as a little-endian u32 at `at` in `work`.
@@ -462,54 +425,33 @@ fn write_u32(work: &mut [u8], at: usize, value: u32) {
 /// The four hex digits at `input[at..at + 4]` as a number.
 fn hex4(input: &[u8], at: usize) -> Option<u32> {
     let digits = input.get(at..at + 4)?;
-    digits
-        .iter()
-        .try_fold(0u32, |acc, &b| Some(acc << 4 | char::from(b).to_digit(16)?))
+    digits.iter().try_fold(0u32, |acc, &b| Some(acc << 4 | char::from(b).to_digit(16)?))
 }
 
 /// Decodes the `\u` escape at `input[at]` (the backslash). Returns the character
 /// and the bytes consumed: 12 for a surrogate pair, 6 otherwise. A lone
 /// surrogate gives U+FFFD.
 fn unicode_escape(input: &[u8], at: usize) -> Result<(char, usize), ParseError> {
-    let invalid = ParseError {
-        message: "invalid escape in string",
-        offset: at,
-    };
+    let invalid = ParseError { message: "invalid escape in string", offset: at };
     let unit = hex4(input, at + 2).ok_or(invalid)?;
     if (0xD800..0xDC00).contains(&unit) && input.get(at + 6..at + 8) == Some(b"\\u") {
         if let Some(low @ 0xDC00..0xE000) = hex4(input, at + 8) {
             let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-            return Ok((
-                char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER),
-                12,
-            ));
+            return Ok((char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER), 12));
         }
     }
     // A lone surrogate (from_u32 refuses them) becomes U+FFFD.
-    Ok((
-        char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER),
-        6,
-    ))
+    Ok((char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6))
 }
 
 /// Scans the string whose opening quote is at `input[open]`, appending its
 /// unescaped bytes to `out` if given. Returns the offset after the closing quote.
-fn scan_string(
-    input: &[u8],
-    open: usize,
-    mut out: Option<&mut Vec<u8>>,
-) -> Result<usize, ParseError> {
+fn scan_string(input: &[u8], open: usize, mut out: Option<&mut Vec<u8>>) -> Result<usize, ParseError> {
     let mut i = open + 1;
     loop {
         let rest = input.get(i..).unwrap_or(&[]);
-        let Some(run) = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        else {
-            return Err(ParseError {
-                message: "unterminated string",
-                offset: open,
-            });
+        let Some(run) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+            return Err(ParseError { message: "unterminated string", offset: open });
         };
         if let Some(out) = out.as_mut() {
             out.extend_from_slice(&rest[..run]);
@@ -520,10 +462,7 @@ fn scan_string(
             b'\\' => {
                 let decoded = match input.get(i + 1) {
                     None => {
-                        return Err(ParseError {
-                            message: "unterminated string",
-                            offset: open,
-                        });
+                        return Err(ParseError { message: "unterminated string", offset: open });
                     }
                     Some(b'"') => b'"',
                     Some(b'\\') => b'\\',
@@ -542,10 +481,7 @@ fn scan_string(
                         continue;
                     }
                     Some(_) => {
-                        return Err(ParseError {
-                            message: "invalid escape in string",
-                            offset: i,
-                        });
+                        return Err(ParseError { message: "invalid escape in string", offset: i });
                     }
                 };
                 if let Some(out) = out.as_mut() {
@@ -554,10 +490,7 @@ fn scan_string(
                 i += 2;
             }
             _ => {
-                return Err(ParseError {
-                    message: "control character in string",
-                    offset: i,
-                });
+                return Err(ParseError { message: "control character in string", offset: i });
             }
         }
     }
@@ -566,10 +499,7 @@ fn scan_string(
 /// Scans the number starting at `input[start]`; returns the offset after it.
 fn scan_number(input: &[u8], start: usize) -> Result<usize, ParseError> {
     let digit = |i: usize| input.get(i).is_some_and(u8::is_ascii_digit);
-    let invalid = |offset| ParseError {
-        message: "invalid number",
-        offset,
-    };
+    let invalid = |offset| ParseError { message: "invalid number", offset };
     let mut i = start;
     if input.get(i) == Some(&b'-') {
         i += 1;
@@ -619,10 +549,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn fields() -> Fields {
-        Fields {
-            max_args: usize::MAX,
-            ..Fields::default()
-        }
+        Fields { max_args: usize::MAX, ..Fields::default() }
     }
 
     fn pairs(f: &Fields) -> Vec<(String, String)> {
@@ -645,9 +572,7 @@ mod tests {
     }
 
     fn owned(want: &[(&str, &str)]) -> Vec<(String, String)> {
-        want.iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+        want.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -655,13 +580,7 @@ mod tests {
         let cases: &[(&str, &[(&str, &str)])] = &[
             (
                 r#"{"user":{"name":"al"},"items":[{"sku":7}],"tags":["a",true,null]}"#,
-                &[
-                    ("user.name", "al"),
-                    ("items.0.sku", "7"),
-                    ("tags.0", "a"),
-                    ("tags.1", "true"),
-                    ("tags.2", ""),
-                ],
+                &[("user.name", "al"), ("items.0.sku", "7"), ("tags.0", "a"), ("tags.1", "true"), ("tags.2", "")],
             ),
             ("1", &[("", "1")]),
             (" \"top\" \r\n\t", &[("", "top")]),
@@ -670,14 +589,8 @@ mod tests {
             ("{}", &[]),
             ("[]", &[]),
             (r#"{"a":{}}"#, &[("a", "")]),
-            (
-                r#"{"a":[],"b":[{}],"c":[[]]}"#,
-                &[("a", ""), ("b.0", ""), ("c.0", "")],
-            ),
-            (
-                r#"{"a.b":1,"":2,"c":{"":3}}"#,
-                &[("a.b", "1"), ("", "2"), ("c.", "3")],
-            ),
+            (r#"{"a":[],"b":[{}],"c":[[]]}"#, &[("a", ""), ("b.0", ""), ("c.0", "")]),
+            (r#"{"a.b":1,"":2,"c":{"":3}}"#, &[("a.b", "1"), ("", "2"), ("c.", "3")]),
             (r#"{"a":1,"a":2}"#, &[("a", "1"), ("a", "2")]),
             (
                 "[0,1,2,3,4,5,6,7,8,9,10,11]",
@@ -698,14 +611,7 @@ mod tests {
             ),
             (
                 "[-0.5e+10, 0, -0, 1E5, 2.25e-3, 10]",
-                &[
-                    ("0", "-0.5e+10"),
-                    ("1", "0"),
-                    ("2", "-0"),
-                    ("3", "1E5"),
-                    ("4", "2.25e-3"),
-                    ("5", "10"),
-                ],
+                &[("0", "-0.5e+10"), ("1", "0"), ("2", "-0"), ("3", "1E5"), ("4", "2.25e-3"), ("5", "10")],
             ),
             (r#"["\"\\\/\b\f\n\r\t"]"#, &[("0", "\"\\/\u{8}\u{c}\n\r\t")]),
             (r#"["\u0041\u00e9\u20AC"]"#, &[("0", "Aé€")]),
@@ -715,10 +621,7 @@ mod tests {
             (r#"["\ud83d\u0041"]"#, &[("0", "\u{FFFD}A")]),
             (r#"["\ud83d\ud83d\ude00"]"#, &[("0", "\u{FFFD}😀")]),
             (r#"{"k\u002ey":"\u0000"}"#, &[("k.y", "\0")]),
-            (
-                "{ \"a\" : [ 1 , { \"b\" : \"c\" } ] }",
-                &[("a.0", "1"), ("a.1.b", "c")],
-            ),
+            ("{ \"a\" : [ 1 , { \"b\" : \"c\" } ] }", &[("a.0", "1"), ("a.1.b", "c")]),
         ];
         for &(input, want) in cases {
             let (got, status) = parse(input);
@@ -732,10 +635,7 @@ mod tests {
         let mut f = fields();
         let status = parse_json(b"{\"\xff\":\"\xc3\x28\"}", &ParseLimits::default(), &mut f);
         assert_eq!(status, ParseStatus::default());
-        assert_eq!(
-            (f.get(f.pairs[0].name), f.get(f.pairs[0].value)),
-            (&b"\xff"[..], &b"\xc3\x28"[..])
-        );
+        assert_eq!((f.get(f.pairs[0].name), f.get(f.pairs[0].value)), (&b"\xff"[..], &b"\xc3\x28"[..]));
     }
 
     #[test]
@@ -745,19 +645,9 @@ mod tests {
         let cases: &[Case<'_>] = &[
             ("", &[], "unexpected end of json input", 0),
             ("   ", &[], "unexpected end of json input", 3),
-            (
-                "[1,2",
-                &[("0", "1"), ("1", "2")],
-                "unexpected end of json input",
-                4,
-            ),
+            ("[1,2", &[("0", "1"), ("1", "2")], "unexpected end of json input", 4),
             (r#"{"a":1,"b":"x"#, &[("a", "1")], "unterminated string", 11),
-            (
-                r#"{"a":1}x"#,
-                &[("a", "1")],
-                "trailing data after the json value",
-                7,
-            ),
+            (r#"{"a":1}x"#, &[("a", "1")], "trailing data after the json value", 7),
             ("1 2", &[("", "1")], "trailing data after the json value", 2),
             ("[1,]", &[("0", "1")], "expected a json value", 3),
             ("[1 2]", &[("0", "1")], "expected ',' or ']'", 3),
@@ -788,31 +678,20 @@ mod tests {
         for &(input, want, message, offset) in cases {
             let (got, status) = parse(input);
             assert_eq!(got, owned(want), "{input}");
-            assert_eq!(
-                status.error,
-                Some(ParseError { message, offset }),
-                "{input}"
-            );
+            assert_eq!(status.error, Some(ParseError { message, offset }), "{input}");
             assert!(!status.limit_exceeded, "{input}");
         }
     }
 
     #[test]
     fn deep_documents_are_skipped_past_the_limit() {
-        let limits = ParseLimits {
-            max_json_depth: 2,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_json_depth: 2, ..ParseLimits::default() };
         // (input, pairs, error message)
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
         let cases: &[Case<'_>] = &[
             (r#"{"a":{"b":1}}"#, &[("a.b", "1")], None),
             (r#"{"a":{"b":{"c":1}},"d":2}"#, &[("d", "2")], None),
-            (
-                r#"{"a":{"b":[[1,{"x":[]}],"s"]},"d":[3]}"#,
-                &[("d.0", "3")],
-                None,
-            ),
+            (r#"{"a":{"b":[[1,{"x":[]}],"s"]},"d":[3]}"#, &[("d.0", "3")], None),
             (r#"{"a":{"b":[1}},"d":2}"#, &[], Some("expected ',' or ']'")),
             (r#"{"a":{"b":{"c":tru}}}"#, &[], Some("invalid literal")),
             (r#"{"a":{"b":{"c":"x"#, &[], Some("unterminated string")),
@@ -821,25 +700,15 @@ mod tests {
             let mut f = fields();
             let status = parse_json(input.as_bytes(), &limits, &mut f);
             assert_eq!(pairs(&f), owned(want), "{input}");
-            assert_eq!(
-                status.limit_exceeded,
-                input != r#"{"a":{"b":1}}"#,
-                "{input}"
-            );
+            assert_eq!(status.limit_exceeded, input != r#"{"a":{"b":1}}"#, "{input}");
             assert_eq!(status.error.map(|e| e.message), message, "{input}");
         }
         let mut f = fields();
-        let zero = ParseLimits {
-            max_json_depth: 0,
-            ..ParseLimits::default()
-        };
+        let zero = ParseLimits { max_json_depth: 0, ..ParseLimits::default() };
         let status = parse_json(b"[1] ", &zero, &mut f);
         assert!(status.limit_exceeded && status.error.is_none() && f.pairs.is_empty());
         let status = parse_json(b"7", &zero, &mut f);
-        assert!(
-            !status.limit_exceeded && f.pairs.len() == 1,
-            "scalars have no depth"
-        );
+        assert!(!status.limit_exceeded && f.pairs.len() == 1, "scalars have no depth");
     }
 
     #[test]
@@ -864,15 +733,8 @@ mod tests {
 
     #[test]
     fn stops_at_the_argument_limit() {
-        let mut f = Fields {
-            max_args: 2,
-            ..Fields::default()
-        };
-        let status = parse_json(
-            br#"{"a":1,"b":[2,3],"c":4}"#,
-            &ParseLimits::default(),
-            &mut f,
-        );
+        let mut f = Fields { max_args: 2, ..Fields::default() };
+        let status = parse_json(br#"{"a":1,"b":[2,3],"c":4}"#, &ParseLimits::default(), &mut f);
         assert!(status.limit_exceeded && status.error.is_none());
         assert_eq!(pairs(&f), owned(&[("a", "1"), ("b.0", "2")]));
     }
@@ -892,37 +754,24 @@ mod tests {
 
     #[test]
     fn many_values_in_linear_time() {
-        let input = format!(
-            "{{\"items\":[{}{{}}]}}",
-            "{\"sku\":\"abc\",\"n\":-1.5e3},".repeat(50_000)
-        );
+        let input = format!("{{\"items\":[{}{{}}]}}", "{\"sku\":\"abc\",\"n\":-1.5e3},".repeat(50_000));
         let mut f = fields();
         let status = parse_json(input.as_bytes(), &ParseLimits::default(), &mut f);
         assert_eq!(status, ParseStatus::default());
         assert_eq!(f.pairs.len(), 100_001);
-        assert_eq!(
-            pairs(&f)[99_999],
-            ("items.49999.n".to_string(), "-1.5e3".to_string())
-        );
+        assert_eq!(pairs(&f)[99_999], ("items.49999.n".to_string(), "-1.5e3".to_string()));
     }
 
     #[test]
     fn warmed_up_parsing_does_not_grow() {
-        let input =
-            br#"{"user":{"name":"\u00e9l\ud83d\ude00","tags":["a",1.5,null,{}]},"deep":[[[[1]]]]}"#;
-        let limits = ParseLimits {
-            max_json_depth: 3,
-            ..ParseLimits::default()
-        };
+        let input = br#"{"user":{"name":"\u00e9l\ud83d\ude00","tags":["a",1.5,null,{}]},"deep":[[[[1]]]]}"#;
+        let limits = ParseLimits { max_json_depth: 3, ..ParseLimits::default() };
         let mut f = fields();
         parse_json(input, &limits, &mut f);
         let capacities = (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity());
         f.clear();
         parse_json(input, &limits, &mut f);
-        assert_eq!(
-            (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity()),
-            capacities
-        );
+        assert_eq!((f.bytes.capacity(), f.pairs.capacity(), f.work.capacity()), capacities);
     }
 
     /// A JSON value for property tests; strings carry how to escape them.
@@ -951,11 +800,7 @@ mod tests {
 
     fn arb_string() -> impl Strategy<Value = (String, Escape)> {
         (
-            prop_oneof![
-                "[a-z._]{0,6}",
-                "[\"\\\\/\u{0}-\u{1f}\u{7f}é€😀\u{10ffff} a.]{0,6}",
-                any::<String>(),
-            ],
+            prop_oneof!["[a-z._]{0,6}", "[\"\\\\/\u{0}-\u{1f}\u{7f}é€😀\u{10ffff} a.]{0,6}", any::<String>(),],
             arb_escape(),
         )
     }
@@ -1039,23 +884,15 @@ mod tests {
     /// The pairs the parser must report for `value` found at `path`.
     fn expected(value: &Json, path: &str, top: bool, out: &mut Vec<(String, String)>) {
         let join = |segment: &str| {
-            if top {
-                segment.to_string()
-            } else {
-                format!("{path}.{segment}")
-            }
+            if top { segment.to_string() } else { format!("{path}.{segment}") }
         };
         match value {
             Json::Null => out.push((path.to_string(), String::new())),
             Json::Bool(b) => out.push((path.to_string(), b.to_string())),
             Json::Number(n) => out.push((path.to_string(), n.clone())),
             Json::Str(s, _) => out.push((path.to_string(), s.clone())),
-            Json::Array(items) if items.is_empty() && !top => {
-                out.push((path.to_string(), String::new()))
-            }
-            Json::Object(members) if members.is_empty() && !top => {
-                out.push((path.to_string(), String::new()))
-            }
+            Json::Array(items) if items.is_empty() && !top => out.push((path.to_string(), String::new())),
+            Json::Object(members) if members.is_empty() && !top => out.push((path.to_string(), String::new())),
             Json::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     expected(item, &join(&i.to_string()), false, out);
@@ -1106,14 +943,8 @@ mod tests {
     }
 
     fn check_any(input: &[u8], depth: usize, max_args: usize) -> Result<(), TestCaseError> {
-        let mut f = Fields {
-            max_args,
-            ..Fields::default()
-        };
-        let limits = ParseLimits {
-            max_json_depth: depth,
-            ..ParseLimits::default()
-        };
+        let mut f = Fields { max_args, ..Fields::default() };
+        let limits = ParseLimits { max_json_depth: depth, ..ParseLimits::default() };
         let status = parse_json(input, &limits, &mut f);
         prop_assert!(f.pairs.len() <= max_args);
         if let Some(e) = status.error {

@@ -75,10 +75,7 @@ pub(crate) fn boundary_from_content_type(content_type: &[u8]) -> Result<&[u8], P
     };
     let value = param.value;
     if param.space_around_equals {
-        return error(
-            "whitespace around '=' in the boundary parameter",
-            param.value_offset,
-        );
+        return error("whitespace around '=' in the boundary parameter", param.value_offset);
     }
     if !param.well_formed {
         return error("malformed quoted boundary", param.value_offset);
@@ -89,17 +86,11 @@ pub(crate) fn boundary_from_content_type(content_type: &[u8]) -> Result<&[u8], P
     if value.len() > MAX_BOUNDARY_LEN {
         return error("boundary longer than 70 characters", param.value_offset);
     }
-    if let Some(k) = value
-        .iter()
-        .position(|&b| !is_bchar(b) || (b == b' ' && !param.quoted))
-    {
+    if let Some(k) = value.iter().position(|&b| !is_bchar(b) || (b == b' ' && !param.quoted)) {
         return error("invalid character in boundary", param.value_offset + k);
     }
     if value.last() == Some(&b' ') {
-        return error(
-            "boundary ends with a space",
-            param.value_offset + value.len() - 1,
-        );
+        return error("boundary ends with a space", param.value_offset + value.len() - 1);
     }
     Ok(value)
 }
@@ -129,62 +120,33 @@ fn line_at(text: &[u8], pos: usize) -> (&[u8], usize) {
     let rest = text.get(pos..).unwrap_or(&[]);
     let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
     let line = &rest[..len];
-    (
-        line.strip_suffix(b"\r").unwrap_or(line),
-        (pos + len + 1).min(text.len()),
-    )
+    (line.strip_suffix(b"\r").unwrap_or(line), (pos + len + 1).min(text.len()))
 }
 
 /// The first delimiter line at or after `from` (a line start).
-fn next_delimiter(
-    body: &[u8],
-    boundary: &[u8],
-    from: usize,
-    status: &mut ParseStatus,
-) -> Option<Delimiter> {
+fn next_delimiter(body: &[u8], boundary: &[u8], from: usize, status: &mut ParseStatus) -> Option<Delimiter> {
     let mut start = from;
     while start < body.len() {
         let (line, end) = line_at(body, start);
         if line.first().copied().is_some_and(is_ows)
-            && trim_ows(line)
-                .strip_prefix(b"--")
-                .is_some_and(|l| l.starts_with(boundary))
+            && trim_ows(line).strip_prefix(b"--").is_some_and(|l| l.starts_with(boundary))
         {
             // Not a delimiter (RFC 2046), but some servers trim the line first.
             set_error(status, "whitespace before a multipart boundary", start);
         }
-        if let Some(after) = line
-            .strip_prefix(b"--")
-            .and_then(|l| l.strip_prefix(boundary))
-        {
+        if let Some(after) = line.strip_prefix(b"--").and_then(|l| l.strip_prefix(boundary)) {
             let after_offset = start + 2 + boundary.len();
             match after.strip_prefix(b"--") {
                 Some(padding) if trim_ows(padding).is_empty() => {
-                    return Some(Delimiter {
-                        start,
-                        end,
-                        close: true,
-                    });
+                    return Some(Delimiter { start, end, close: true });
                 }
                 Some(_) => {}
                 None if after.is_empty() => {
-                    return Some(Delimiter {
-                        start,
-                        end,
-                        close: false,
-                    });
+                    return Some(Delimiter { start, end, close: false });
                 }
                 None if trim_ows(after).is_empty() => {
-                    set_error(
-                        status,
-                        "whitespace after a multipart boundary",
-                        after_offset,
-                    );
-                    return Some(Delimiter {
-                        start,
-                        end,
-                        close: false,
-                    });
+                    set_error(status, "whitespace after a multipart boundary", after_offset);
+                    return Some(Delimiter { start, end, close: false });
                 }
                 None => {}
             }
@@ -197,12 +159,7 @@ fn next_delimiter(
 
 /// Parses a `multipart/form-data` body delimited by `boundary` (from
 /// [`boundary_from_content_type`]) into pairs; see the module docs.
-pub(crate) fn parse_multipart(
-    body: &[u8],
-    boundary: &[u8],
-    limits: &ParseLimits,
-    fields: &mut Fields,
-) -> ParseStatus {
+pub(crate) fn parse_multipart(body: &[u8], boundary: &[u8], limits: &ParseLimits, fields: &mut Fields) -> ParseStatus {
     let mut status = ParseStatus::default();
     if boundary.is_empty() {
         set_error(&mut status, "empty boundary", 0);
@@ -307,11 +264,7 @@ fn parse_part(
     if headers == 0 {
         set_error(status, "multipart part without headers", start);
     } else if content_start.is_none() {
-        set_error(
-            status,
-            "multipart headers not followed by a blank line",
-            end,
-        );
+        set_error(status, "multipart headers not followed by a blank line", end);
     }
     let content = content_start.map_or(&[][..], |from| {
         let mut to = region.len();
@@ -370,12 +323,7 @@ struct Disposition {
 
 /// Reads a `Content-Disposition` value (unfolded, found at `offset` in the body),
 /// storing the decoded parameters in the arena.
-fn parse_disposition(
-    value: &[u8],
-    offset: usize,
-    fields: &mut Fields,
-    status: &mut ParseStatus,
-) -> Disposition {
+fn parse_disposition(value: &[u8], offset: usize, fields: &mut Fields, status: &mut ParseStatus) -> Disposition {
     let mut found = Disposition::default();
     if !content_type_essence(value).eq_ignore_ascii_case(b"form-data") {
         set_error(status, "content-disposition is not form-data", offset);
@@ -386,18 +334,10 @@ fn parse_disposition(
             continue;
         }
         if !param.well_formed {
-            set_error(
-                status,
-                "malformed quoted content-disposition parameter",
-                offset,
-            );
+            set_error(status, "malformed quoted content-disposition parameter", offset);
         }
         if !param.quoted && (param.value.contains(&b'"') || param.value.first() == Some(&b'\'')) {
-            set_error(
-                status,
-                "invalid quoting in content-disposition parameter",
-                offset,
-            );
+            set_error(status, "invalid quoting in content-disposition parameter", offset);
         }
         let (slot, duplicate) = if param.name.eq_ignore_ascii_case(b"name") {
             (&mut found.name, "duplicate name parameter")
@@ -446,11 +386,7 @@ fn unescape_quoted(value: &[u8], out: &mut Vec<u8>) {
 /// Appends an RFC 5987 `charset'lang'value` percent-decoded (charset not
 /// converted); anything else is appended as sent and reported.
 fn decode_ext_value(value: &[u8], offset: usize, fields: &mut Fields, status: &mut ParseStatus) {
-    let mut quotes = value
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'\'')
-        .map(|(i, _)| i);
+    let mut quotes = value.iter().enumerate().filter(|&(_, &b)| b == b'\'').map(|(i, _)| i);
     match (quotes.next(), quotes.next()) {
         (Some(_), Some(second)) => {
             if !percent_decode_into(&value[second + 1..], false, &mut fields.bytes) {
@@ -471,33 +407,22 @@ mod tests {
     use proptest::prelude::*;
 
     fn fields() -> Fields {
-        Fields {
-            max_args: usize::MAX,
-            ..Fields::default()
-        }
+        Fields { max_args: usize::MAX, ..Fields::default() }
     }
 
     type Triple = (Origin, Vec<u8>, Vec<u8>);
 
     fn pairs(f: &Fields) -> Vec<Triple> {
-        f.pairs
-            .iter()
-            .map(|p| (p.origin, f.get(p.name).to_vec(), f.get(p.value).to_vec()))
-            .collect()
+        f.pairs.iter().map(|p| (p.origin, f.get(p.name).to_vec(), f.get(p.value).to_vec())).collect()
     }
 
     /// Pairs without the part headers.
     fn args(f: &Fields) -> Vec<Triple> {
-        pairs(f)
-            .into_iter()
-            .filter(|p| p.0 != Origin::PartHeader)
-            .collect()
+        pairs(f).into_iter().filter(|p| p.0 != Origin::PartHeader).collect()
     }
 
     fn owned(want: &[(Origin, &str, &str)]) -> Vec<Triple> {
-        want.iter()
-            .map(|&(o, n, v)| (o, n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect()
+        want.iter().map(|&(o, n, v)| (o, n.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
     }
 
     fn parse(body: &str) -> (Fields, ParseStatus) {
@@ -518,82 +443,32 @@ mod tests {
                 "multipart/form-data; BOUNDARY=----WebKitFormBoundary7MA4YWxkTrZu0gW",
                 Ok("----WebKitFormBoundary7MA4YWxkTrZu0gW"),
             ),
-            (
-                "multipart/form-data; charset=utf-8; boundary=\"a b:c?\"",
-                Ok("a b:c?"),
-            ),
-            (
-                "multipart/form-data;boundary=\"x;y\";charset=utf-8",
-                Err(("invalid character in boundary", 31)),
-            ),
+            ("multipart/form-data; charset=utf-8; boundary=\"a b:c?\"", Ok("a b:c?")),
+            ("multipart/form-data;boundary=\"x;y\";charset=utf-8", Err(("invalid character in boundary", 31))),
             ("multipart/form-data; boundary=a=b", Ok("a=b")),
-            (
-                &format!("multipart/form-data; boundary={}", "x".repeat(70)),
-                Ok(&*"x".repeat(70)),
-            ),
+            (&format!("multipart/form-data; boundary={}", "x".repeat(70)), Ok(&*"x".repeat(70))),
             (
                 &format!("multipart/form-data; boundary={}", "x".repeat(71)),
                 Err(("boundary longer than 70 characters", 30)),
             ),
-            (
-                "multipart/form-data",
-                Err(("missing boundary parameter", 19)),
-            ),
-            (
-                "multipart/form-data; boundary=",
-                Err(("empty boundary", 30)),
-            ),
-            (
-                "multipart/form-data; boundary=\"\"",
-                Err(("empty boundary", 31)),
-            ),
+            ("multipart/form-data", Err(("missing boundary parameter", 19))),
+            ("multipart/form-data; boundary=", Err(("empty boundary", 30))),
+            ("multipart/form-data; boundary=\"\"", Err(("empty boundary", 31))),
             ("multipart/form-data; boundary", Err(("empty boundary", 29))),
-            (
-                "multipart/form-data; boundary=a; Boundary=b",
-                Err(("duplicate boundary parameter", 33)),
-            ),
-            (
-                "multipart/form-data; boundary =a",
-                Err(("whitespace around '=' in the boundary parameter", 31)),
-            ),
-            (
-                "multipart/form-data; boundary= a",
-                Err(("whitespace around '=' in the boundary parameter", 31)),
-            ),
-            (
-                "multipart/form-data; boundary=\"abc",
-                Err(("malformed quoted boundary", 31)),
-            ),
-            (
-                "multipart/form-data; boundary=\"abc\"x",
-                Err(("malformed quoted boundary", 31)),
-            ),
-            (
-                "multipart/form-data; boundary=a b",
-                Err(("invalid character in boundary", 31)),
-            ),
-            (
-                "multipart/form-data; boundary=a\"b",
-                Err(("invalid character in boundary", 31)),
-            ),
-            (
-                "multipart/form-data; boundary=\"a\\\"b\"",
-                Err(("invalid character in boundary", 32)),
-            ),
-            (
-                "multipart/form-data; boundary=\"ab \"",
-                Err(("boundary ends with a space", 33)),
-            ),
-            (
-                "multipart/form-data; boundary=caf\u{e9}",
-                Err(("invalid character in boundary", 33)),
-            ),
+            ("multipart/form-data; boundary=a; Boundary=b", Err(("duplicate boundary parameter", 33))),
+            ("multipart/form-data; boundary =a", Err(("whitespace around '=' in the boundary parameter", 31))),
+            ("multipart/form-data; boundary= a", Err(("whitespace around '=' in the boundary parameter", 31))),
+            ("multipart/form-data; boundary=\"abc", Err(("malformed quoted boundary", 31))),
+            ("multipart/form-data; boundary=\"abc\"x", Err(("malformed quoted boundary", 31))),
+            ("multipart/form-data; boundary=a b", Err(("invalid character in boundary", 31))),
+            ("multipart/form-data; boundary=a\"b", Err(("invalid character in boundary", 31))),
+            ("multipart/form-data; boundary=\"a\\\"b\"", Err(("invalid character in boundary", 32))),
+            ("multipart/form-data; boundary=\"ab \"", Err(("boundary ends with a space", 33))),
+            ("multipart/form-data; boundary=caf\u{e9}", Err(("invalid character in boundary", 33))),
         ];
         for (input, want) in cases {
             let got = boundary_from_content_type(input.as_bytes());
-            let want = want
-                .map(str::as_bytes)
-                .map_err(|(message, offset)| ParseError { message, offset });
+            let want = want.map(str::as_bytes).map_err(|(message, offset)| ParseError { message, offset });
             assert_eq!(got, want, "{input}");
         }
     }
@@ -611,11 +486,7 @@ mod tests {
             owned(&[
                 (PartHeader, "Content-Disposition", "form-data; name=\"a\""),
                 (Multipart, "a", "hello"),
-                (
-                    PartHeader,
-                    "content-disposition",
-                    "form-data; name=\"f\"; filename=\"x;y.php\""
-                ),
+                (PartHeader, "content-disposition", "form-data; name=\"f\"; filename=\"x;y.php\""),
                 (PartHeader, "Content-Type", "text/plain"),
                 (File, "f", "x;y.php"),
                 (PartHeader, "Content-Disposition", "form-data; name=empty"),
@@ -639,19 +510,11 @@ mod tests {
     #[test]
     fn table() {
         // (body with boundary `b`, arguments, first error (message, offset))
-        type Case<'a> = (
-            &'a str,
-            &'a [(Origin, &'a str, &'a str)],
-            Option<(&'a str, usize)>,
-        );
+        type Case<'a> = (&'a str, &'a [(Origin, &'a str, &'a str)], Option<(&'a str, usize)>);
         let cd = "Content-Disposition: form-data; name=";
         let cases: &[Case<'_>] = &[
             // Bare LF lines everywhere: accepted, nothing reported.
-            (
-                "--b\nContent-Disposition: form-data; name=a\n\nx\ny\n--b--\n",
-                &[(Multipart, "a", "x\ny")],
-                None,
-            ),
+            ("--b\nContent-Disposition: form-data; name=a\n\nx\ny\n--b--\n", &[(Multipart, "a", "x\ny")], None),
             // Mixed endings; content keeps its inner CRLFs.
             (
                 "--b\r\nContent-Disposition: form-data; name=a\n\r\nl1\r\nl2\n--b--",
@@ -665,11 +528,7 @@ mod tests {
                 None,
             ),
             ("--b--\r\n", &[], None),
-            (
-                "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b--  \r\n",
-                &[(Multipart, "a", "")],
-                None,
-            ),
+            ("--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b--  \r\n", &[(Multipart, "a", "")], None),
             // filename* is decoded; both names are reported.
             (
                 "--b\r\nContent-Disposition: form-data; name=f; filename=\"a.txt\"; filename*=UTF-8''%E2%82%AC.php\r\n\r\nx\r\n--b--",
@@ -681,18 +540,10 @@ mod tests {
                 &[(File, "a\"b\\c", "C:\\dir\\x.txt")],
                 None,
             ),
-            (
-                "--b\r\nContent-Disposition: form-data; name=f; filename=\"\"\r\n\r\n\r\n--b--",
-                &[(File, "f", "")],
-                None,
-            ),
+            ("--b\r\nContent-Disposition: form-data; name=f; filename=\"\"\r\n\r\n\r\n--b--", &[(File, "f", "")], None),
             // Errors.
             ("", &[], Some(("no opening boundary", 0))),
-            (
-                "no boundary here\r\n-- b\r\n",
-                &[],
-                Some(("no opening boundary", 0)),
-            ),
+            ("no boundary here\r\n-- b\r\n", &[], Some(("no opening boundary", 0))),
             (
                 "--b\r\nContent-Disposition: form-data; name=a\r\n\r\nrest",
                 &[(Multipart, "a", "rest")],
@@ -704,16 +555,8 @@ mod tests {
                 Some(("missing closing boundary", 55)),
             ),
             ("--b", &[], Some(("missing closing boundary", 3))),
-            (
-                "--b\r\n\r\nx\r\n--b--",
-                &[(Multipart, "", "x")],
-                Some(("multipart part without headers", 5)),
-            ),
-            (
-                "--b\r\n--b--",
-                &[(Multipart, "", "")],
-                Some(("multipart part without headers", 5)),
-            ),
+            ("--b\r\n\r\nx\r\n--b--", &[(Multipart, "", "x")], Some(("multipart part without headers", 5))),
+            ("--b\r\n--b--", &[(Multipart, "", "")], Some(("multipart part without headers", 5))),
             (
                 "--b\r\nContent-Disposition: form-data; name=a\r\n--b--",
                 &[(Multipart, "a", "")],
@@ -834,29 +677,16 @@ mod tests {
         for &(body, want, error) in cases {
             let (f, status) = parse(body);
             assert_eq!(args(&f), owned(want), "{body:?}");
-            assert_eq!(
-                status.error.map(|e| (e.message, e.offset)),
-                error,
-                "{body:?}"
-            );
+            assert_eq!(status.error.map(|e| (e.message, e.offset)), error, "{body:?}");
             assert!(!status.limit_exceeded, "{body:?}");
         }
         let (f, _) = parse(&format!("--b\r\n{cd}a;\r\n\tfilename=x\r\n\r\n--b--"));
         assert_eq!(
             pairs(&f)[0],
-            (
-                PartHeader,
-                b"Content-Disposition".to_vec(),
-                b"form-data; name=a; filename=x".to_vec()
-            )
+            (PartHeader, b"Content-Disposition".to_vec(), b"form-data; name=a; filename=x".to_vec())
         );
-        let (f, _) = parse(
-            "--b\r\nContent-Disposition: form-data; name=a\r\nno colon here \r\n\r\n\r\n--b--",
-        );
-        assert_eq!(
-            pairs(&f)[1],
-            (PartHeader, b"no colon here".to_vec(), Vec::new())
-        );
+        let (f, _) = parse("--b\r\nContent-Disposition: form-data; name=a\r\nno colon here \r\n\r\n\r\n--b--");
+        assert_eq!(pairs(&f)[1], (PartHeader, b"no colon here".to_vec(), Vec::new()));
     }
 
     #[test]
@@ -865,44 +695,18 @@ mod tests {
         let body = format!("{}--b--", part.repeat(100_000));
         let mut f = fields();
         let status = parse_multipart(body.as_bytes(), b"b", &ParseLimits::default(), &mut f);
-        assert_eq!(
-            status,
-            ParseStatus {
-                limit_exceeded: true,
-                ..ParseStatus::default()
-            }
-        );
+        assert_eq!(status, ParseStatus { limit_exceeded: true, ..ParseStatus::default() });
         assert_eq!(f.arg_count, 256);
         let mut f = fields();
-        let limits = ParseLimits {
-            max_parts: usize::MAX,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_parts: usize::MAX, ..ParseLimits::default() };
         let status = parse_multipart(body.as_bytes(), b"b", &limits, &mut f);
         assert_eq!(status, ParseStatus::default());
         assert_eq!(f.arg_count, 100_000);
-        let mut f = Fields {
-            max_args: 3,
-            ..Fields::default()
-        };
+        let mut f = Fields { max_args: 3, ..Fields::default() };
         let status = parse_multipart(body.as_bytes(), b"b", &limits, &mut f);
-        assert_eq!(
-            status,
-            ParseStatus {
-                limit_exceeded: true,
-                ..ParseStatus::default()
-            }
-        );
+        assert_eq!(status, ParseStatus { limit_exceeded: true, ..ParseStatus::default() });
         assert_eq!(args(&f).len(), 3);
-        let status = parse_multipart(
-            body.as_bytes(),
-            b"b",
-            &ParseLimits {
-                max_parts: 0,
-                ..limits
-            },
-            &mut fields(),
-        );
+        let status = parse_multipart(body.as_bytes(), b"b", &ParseLimits { max_parts: 0, ..limits }, &mut fields());
         assert!(status.limit_exceeded);
     }
 
@@ -915,12 +719,7 @@ mod tests {
             "b".repeat(70)
         );
         let mut f = fields();
-        let status = parse_multipart(
-            body.as_bytes(),
-            "b".repeat(70).as_bytes(),
-            &ParseLimits::default(),
-            &mut f,
-        );
+        let status = parse_multipart(body.as_bytes(), "b".repeat(70).as_bytes(), &ParseLimits::default(), &mut f);
         assert_eq!(status, ParseStatus::default());
         assert_eq!(f.get(f.pairs[1].value).len(), 1 << 20);
     }
@@ -933,21 +732,12 @@ mod tests {
         let capacities = (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity());
         f.clear();
         parse_multipart(body, b"b", &ParseLimits::default(), &mut f);
-        assert_eq!(
-            (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity()),
-            capacities
-        );
+        assert_eq!((f.bytes.capacity(), f.pairs.capacity(), f.work.capacity()), capacities);
     }
 
     fn check_any(body: &[u8], max_parts: usize, max_args: usize) -> Result<(), TestCaseError> {
-        let mut f = Fields {
-            max_args,
-            ..Fields::default()
-        };
-        let limits = ParseLimits {
-            max_parts,
-            ..ParseLimits::default()
-        };
+        let mut f = Fields { max_args, ..Fields::default() };
+        let limits = ParseLimits { max_parts, ..ParseLimits::default() };
         let status = parse_multipart(body, b"b", &limits, &mut f);
         prop_assert!(f.arg_count <= max_args);
         if let Some(e) = status.error {

@@ -36,10 +36,7 @@ pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut V
     let mut i = 0;
     while i < input.len() {
         let rest = &input[i..];
-        let run = rest
-            .iter()
-            .position(|&b| b == b'%' || (plus_as_space && b == b'+'))
-            .unwrap_or(rest.len());
+        let run = rest.iter().position(|&b| b == b'%' || (plus_as_space && b == b'+')).unwrap_or(rest.len());
         out.extend_from_slice(&rest[..run]);
         i += run;
         match input.get(i) {
@@ -66,10 +63,7 @@ pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut V
 
 /// True if `input` holds a `%` that does not start a valid `%XX` escape.
 pub(crate) fn has_invalid_percent(input: &[u8]) -> bool {
-    input
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'%' && escape_at(input, i).is_none())
+    input.iter().enumerate().any(|(i, &b)| b == b'%' && escape_at(input, i).is_none())
 }
 
 #[cfg(test)]
@@ -105,22 +99,13 @@ mod tests {
             let got_valid = percent_decode_into(input, plus, &mut out);
             assert_eq!(&out[4..], want, "{:?}", String::from_utf8_lossy(input));
             assert_eq!(got_valid, valid, "{:?}", String::from_utf8_lossy(input));
-            assert_eq!(
-                has_invalid_percent(input),
-                !valid,
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(has_invalid_percent(input), !valid, "{:?}", String::from_utf8_lossy(input));
         }
     }
 
     /// Encodes every byte that is not alphanumeric, with random hex case.
     fn encode(bytes: &[u8], upper: bool) -> Vec<u8> {
-        let digits: &[u8; 16] = if upper {
-            b"0123456789ABCDEF"
-        } else {
-            b"0123456789abcdef"
-        };
+        let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
         let mut out = Vec::new();
         for &b in bytes {
             if b.is_ascii_alphanumeric() {
@@ -128,11 +113,7 @@ mod tests {
             } else if b == b' ' {
                 out.push(b'+');
             } else {
-                out.extend_from_slice(&[
-                    b'%',
-                    digits[usize::from(b >> 4)],
-                    digits[usize::from(b & 15)],
-                ]);
+                out.extend_from_slice(&[b'%', digits[usize::from(b >> 4)], digits[usize::from(b & 15)]]);
             }
         }
         out

@@ -143,12 +143,8 @@ impl Source {
     /// a rule author would write (`args`, `headers`, ...).
     pub(crate) fn field_name(self) -> &'static str {
         match self {
-            Source::QueryValue | Source::FormValue | Source::JsonValue | Source::MultipartValue => {
-                "args"
-            }
-            Source::QueryName | Source::FormName | Source::JsonName | Source::MultipartName => {
-                "args.names"
-            }
+            Source::QueryValue | Source::FormValue | Source::JsonValue | Source::MultipartValue => "args",
+            Source::QueryName | Source::FormName | Source::JsonName | Source::MultipartName => "args.names",
             Source::FileName => "files",
             Source::FileField => "files.names",
             Source::PartHeaderValue => "multipart.headers",
@@ -206,6 +202,7 @@ impl SourceSet {
     }
 
     /// Every source.
+    #[cfg(test)]
     pub(crate) fn all() -> SourceSet {
         SourceSet((1 << SOURCE_COUNT) - 1)
     }
@@ -220,11 +217,6 @@ impl SourceSet {
         SourceSet(self.0 | other.0)
     }
 
-    /// True when the sets share a source.
-    pub(crate) fn intersects(self, other: SourceSet) -> bool {
-        self.0 & other.0 != 0
-    }
-
     /// The sources in the set, in numeric order.
     pub(crate) fn iter(self) -> impl Iterator<Item = Source> {
         Source::ALL.into_iter().filter(move |s| self.contains(*s))
@@ -232,29 +224,19 @@ impl SourceSet {
 
     /// The latest phase of any source in the set (headers for the empty set).
     pub(crate) fn phase(self) -> Phase {
-        if self.iter().any(|s| s.phase() == Phase::RequestBody) {
-            Phase::RequestBody
-        } else {
-            Phase::RequestHeaders
-        }
+        if self.iter().any(|s| s.phase() == Phase::RequestBody) { Phase::RequestBody } else { Phase::RequestHeaders }
     }
 
     /// The sources a collection is made of.
     pub(crate) fn of_collection(c: Collection) -> SourceSet {
         use Source as S;
         match c {
-            Collection::Args => {
-                SourceSet::of(&[S::QueryValue, S::FormValue, S::JsonValue, S::MultipartValue])
-            }
-            Collection::ArgsNames => {
-                SourceSet::of(&[S::QueryName, S::FormName, S::JsonName, S::MultipartName])
-            }
+            Collection::Args => SourceSet::of(&[S::QueryValue, S::FormValue, S::JsonValue, S::MultipartValue]),
+            Collection::ArgsNames => SourceSet::of(&[S::QueryName, S::FormName, S::JsonName, S::MultipartName]),
             Collection::ArgsQuery => SourceSet::of(&[S::QueryValue]),
             Collection::ArgsQueryNames => SourceSet::of(&[S::QueryName]),
             Collection::ArgsBody => SourceSet::of(&[S::FormValue, S::JsonValue, S::MultipartValue]),
-            Collection::ArgsBodyNames => {
-                SourceSet::of(&[S::FormName, S::JsonName, S::MultipartName])
-            }
+            Collection::ArgsBodyNames => SourceSet::of(&[S::FormName, S::JsonName, S::MultipartName]),
             Collection::Json => SourceSet::of(&[S::JsonValue]),
             Collection::JsonNames => SourceSet::of(&[S::JsonName]),
             Collection::Headers => SourceSet::of(&[S::HeaderValue]),
@@ -294,17 +276,9 @@ mod tests {
 
     #[test]
     fn collections_cover_every_source() {
-        let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| {
-            acc.union(SourceSet::of_collection(*c))
-        });
+        let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| acc.union(SourceSet::of_collection(*c)));
         assert_eq!(union, SourceSet::all());
-        assert_eq!(
-            SourceSet::of_collection(Collection::Args).phase(),
-            Phase::RequestBody
-        );
-        assert_eq!(
-            SourceSet::of_collection(Collection::ArgsQuery).phase(),
-            Phase::RequestHeaders
-        );
+        assert_eq!(SourceSet::of_collection(Collection::Args).phase(), Phase::RequestBody);
+        assert_eq!(SourceSet::of_collection(Collection::ArgsQuery).phase(), Phase::RequestHeaders);
     }
 }

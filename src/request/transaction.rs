@@ -119,22 +119,7 @@ impl RequestData {
         if source == Source::Body {
             return Some(&self.body);
         }
-        self.scalars
-            .get(source.index())
-            .copied()
-            .flatten()
-            .map(|r| self.fields.get(r))
-    }
-
-    /// The first header with this name (ASCII case-insensitive).
-    pub(crate) fn header(&self, name: &[u8]) -> Option<&[u8]> {
-        self.fields
-            .pairs
-            .iter()
-            .find(|p| {
-                p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(name)
-            })
-            .map(|p| self.fields.get(p.value))
+        self.scalars.get(source.index()).copied().flatten().map(|r| self.fields.get(r))
     }
 
     /// The request id: the one the host set, or one made up.
@@ -146,13 +131,8 @@ impl RequestData {
     fn ensure_request_id(&mut self) {
         if self.request_id_len == 0 {
             static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let seed = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            let mut z = seed
-                ^ COUNTER
-                    .fetch_add(1, Ordering::Relaxed)
-                    .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            let mut z = seed ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^= z >> 31;
@@ -185,18 +165,13 @@ impl RequestData {
                 .fields
                 .pairs
                 .iter()
-                .find(|p| {
-                    p.origin == Origin::Header
-                        && self.fields.get(p.name).eq_ignore_ascii_case(b"host")
-                })
+                .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"host"))
                 .map(|p| p.value)
             {
                 let value = self.fields.get(range).to_vec_in_tmp(&mut self.tmp);
                 let host = host_without_port(&self.tmp[..value]);
                 let start = self.fields.mark();
-                self.fields
-                    .bytes
-                    .extend(host.iter().map(u8::to_ascii_lowercase));
+                self.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
                 self.scalars[Source::Host.index()] = Some(self.fields.range_from(start));
             }
         }
@@ -216,8 +191,7 @@ impl RequestData {
         while i < self.fields.pairs.len() {
             let p = self.fields.pairs[i];
             i += 1;
-            if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie")
-            {
+            if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
                 self.tmp.clear();
                 self.tmp.extend_from_slice(self.fields.get(p.value));
                 let tmp = std::mem::take(&mut self.tmp);
@@ -238,43 +212,22 @@ impl RequestData {
             .fields
             .pairs
             .iter()
-            .find(|p| {
-                p.origin == Origin::Header
-                    && self
-                        .fields
-                        .get(p.name)
-                        .eq_ignore_ascii_case(b"content-type")
-            })
+            .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"content-type"))
             .map(|p| p.value);
         let content_type = ct_range.map_or(0, |r| self.fields.get(r).to_vec_in_tmp(&mut self.tmp));
-        let kind = if content_type == 0 {
-            BodyKind::Other
-        } else {
-            header::body_kind(&self.tmp[..content_type])
-        };
+        let kind = if content_type == 0 { BodyKind::Other } else { header::body_kind(&self.tmp[..content_type]) };
         self.body_kind = Some(kind);
-        let limits = ParseLimits {
-            max_json_depth: config.get_max_json_depth(),
-            max_parts: config.get_max_multipart_parts(),
-        };
+        let limits =
+            ParseLimits { max_json_depth: config.get_max_json_depth(), max_parts: config.get_max_multipart_parts() };
         let body = std::mem::take(&mut self.body);
         let status = match kind {
-            BodyKind::UrlEncoded => Some(urlencoded::parse_urlencoded(
-                &body,
-                Origin::Form,
-                &mut self.fields,
-            )),
+            BodyKind::UrlEncoded => Some(urlencoded::parse_urlencoded(&body, Origin::Form, &mut self.fields)),
             BodyKind::Json => Some(json::parse_json(&body, &limits, &mut self.fields)),
             BodyKind::Multipart => {
                 let ct = std::mem::take(&mut self.tmp);
                 let status = match multipart::boundary_from_content_type(&ct[..content_type]) {
-                    Ok(boundary) => {
-                        multipart::parse_multipart(&body, boundary, &limits, &mut self.fields)
-                    }
-                    Err(e) => ParseStatus {
-                        error: Some(e),
-                        ..ParseStatus::default()
-                    },
+                    Ok(boundary) => multipart::parse_multipart(&body, boundary, &limits, &mut self.fields),
+                    Err(e) => ParseStatus { error: Some(e), ..ParseStatus::default() },
                 };
                 self.tmp = ct;
                 Some(status)
@@ -328,10 +281,7 @@ impl ToTmp for [u8] {
 fn host_without_port(host: &[u8]) -> &[u8] {
     let host = host.trim_ascii();
     if let Some(rest) = host.strip_prefix(b"[") {
-        return rest
-            .iter()
-            .position(|&b| b == b']')
-            .map_or(rest, |end| &rest[..end]);
+        return rest.iter().position(|&b| b == b']').map_or(rest, |end| &rest[..end]);
     }
     match host.iter().rposition(|&b| b == b':') {
         Some(i) if host.iter().filter(|&&b| b == b':').count() == 1 => &host[..i],
@@ -386,11 +336,7 @@ impl Transaction {
     /// A transaction evaluated against `ruleset`.
     pub fn new(ruleset: Arc<Ruleset>) -> Transaction {
         let res = Results::for_ruleset(&ruleset);
-        Transaction {
-            ruleset,
-            req: RequestData::default(),
-            res,
-        }
+        Transaction { ruleset, req: RequestData::default(), res }
     }
 
     /// The ruleset this transaction uses.
@@ -414,12 +360,7 @@ impl Transaction {
     /// (origin form `/path?query`, or absolute form `http://host/path`);
     /// `protocol` is `HTTP/1.1` etc. (empty for HTTP/0.9). Bytes need not be
     /// UTF-8. A target longer than `max_uri_bytes` is cut there and flagged.
-    pub fn set_request(
-        &mut self,
-        method: impl AsRef<[u8]>,
-        uri: impl AsRef<[u8]>,
-        protocol: impl AsRef<[u8]>,
-    ) {
+    pub fn set_request(&mut self, method: impl AsRef<[u8]>, uri: impl AsRef<[u8]>, protocol: impl AsRef<[u8]>) {
         let (method, uri, protocol) = (method.as_ref(), uri.as_ref(), protocol.as_ref());
         let max_uri = self.ruleset.config().get_max_uri_bytes();
         let req = &mut self.req;
@@ -450,40 +391,23 @@ impl Transaction {
         let mut rest = uri;
         if let Some(pos) = rest.windows(3).position(|w| w == b"://") {
             let scheme = &rest[..pos];
-            if !scheme.is_empty()
-                && scheme
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
-            {
+            if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
                 let lower_start = req.fields.mark();
-                req.fields
-                    .bytes
-                    .extend(scheme.iter().map(u8::to_ascii_lowercase));
+                req.fields.bytes.extend(scheme.iter().map(u8::to_ascii_lowercase));
                 req.scalars[Source::Scheme.index()] = Some(req.fields.range_from(lower_start));
                 req.scheme_set = true;
                 let after = &rest[pos + 3..];
-                let end = after
-                    .iter()
-                    .position(|&b| b == b'/' || b == b'?' || b == b'#')
-                    .unwrap_or(after.len());
+                let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
                 let authority = &after[..end];
-                let authority = authority
-                    .iter()
-                    .rposition(|&b| b == b'@')
-                    .map_or(authority, |at| &authority[at + 1..]);
+                let authority = authority.iter().rposition(|&b| b == b'@').map_or(authority, |at| &authority[at + 1..]);
                 let host = host_without_port(authority);
                 let hs = req.fields.mark();
-                req.fields
-                    .bytes
-                    .extend(host.iter().map(u8::to_ascii_lowercase));
+                req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
                 req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
                 rest = &after[end..];
             }
         }
-        let rest = rest
-            .iter()
-            .position(|&b| b == b'#')
-            .map_or(rest, |h| &rest[..h]);
+        let rest = rest.iter().position(|&b| b == b'#').map_or(rest, |h| &rest[..h]);
         let (raw_path, query) = match rest.iter().position(|&b| b == b'?') {
             Some(q) => (&rest[..q], Some(&rest[q + 1..])),
             None => (rest, None),
@@ -497,20 +421,15 @@ impl Transaction {
             req.encoding_error = true;
         }
         let mut normalized = std::mem::take(&mut req.fields.work);
-        let path: &[u8] = if Transform::NormalizePath.apply(&req.tmp, &mut normalized) {
-            &normalized
-        } else {
-            &req.tmp
-        };
+        let path: &[u8] =
+            if Transform::NormalizePath.apply(&req.tmp, &mut normalized) { &normalized } else { &req.tmp };
         let path_range = req.fields.push_bytes(path);
         req.fields.work = normalized;
         req.scalars[Source::Path.index()] = Some(path_range);
         let path = req.fields.get(path_range);
         let base_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-        req.scalars[Source::Basename.index()] = Some(ByteRange {
-            start: path_range.start + base_start as u32,
-            end: path_range.end,
-        });
+        req.scalars[Source::Basename.index()] =
+            Some(ByteRange { start: path_range.start + base_start as u32, end: path_range.end });
     }
 
     /// Sets the client address as text (`203.0.113.7`, `2001:db8::1`).
@@ -523,10 +442,7 @@ impl Transaction {
     /// Sets the scheme the request arrived with (`http` or `https`); default `http`.
     pub fn set_scheme(&mut self, scheme: impl AsRef<[u8]>) {
         let start = self.req.fields.mark();
-        self.req
-            .fields
-            .bytes
-            .extend(scheme.as_ref().iter().map(u8::to_ascii_lowercase));
+        self.req.fields.bytes.extend(scheme.as_ref().iter().map(u8::to_ascii_lowercase));
         self.req.scalars[Source::Scheme.index()] = Some(self.req.fields.range_from(start));
         self.req.scheme_set = true;
     }
@@ -537,11 +453,7 @@ impl Transaction {
         let id = id.as_ref();
         let n = id.len().min(64);
         for (dst, &src) in self.req.request_id.0.iter_mut().zip(&id[..n]) {
-            *dst = if src.is_ascii_graphic() && src != b'"' && src != b'\\' {
-                src
-            } else {
-                b'_'
-            };
+            *dst = if src.is_ascii_graphic() && src != b'"' && src != b'\\' { src } else { b'_' };
         }
         self.req.request_id_len = n;
     }

@@ -53,17 +53,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn fields(max_args: usize) -> Fields {
-        Fields {
-            max_args,
-            ..Fields::default()
-        }
+        Fields { max_args, ..Fields::default() }
     }
 
     fn pairs(f: &Fields) -> Vec<(Vec<u8>, Vec<u8>)> {
-        f.pairs
-            .iter()
-            .map(|p| (f.get(p.name).to_vec(), f.get(p.value).to_vec()))
-            .collect()
+        f.pairs.iter().map(|p| (f.get(p.name).to_vec(), f.get(p.value).to_vec())).collect()
     }
 
     #[test]
@@ -94,16 +88,9 @@ mod tests {
         for &(input, want, invalid) in cases {
             let mut f = fields(100);
             let status = parse_urlencoded(input, Origin::Query, &mut f);
-            let want: Vec<(Vec<u8>, Vec<u8>)> =
-                want.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+            let want: Vec<(Vec<u8>, Vec<u8>)> = want.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
             assert_eq!(pairs(&f), want, "{:?}", String::from_utf8_lossy(input));
-            assert_eq!(
-                status,
-                ParseStatus {
-                    invalid_encoding: invalid,
-                    ..ParseStatus::default()
-                }
-            );
+            assert_eq!(status, ParseStatus { invalid_encoding: invalid, ..ParseStatus::default() });
             assert!(f.pairs.iter().all(|p| p.origin == Origin::Query));
         }
     }
@@ -113,13 +100,7 @@ mod tests {
         let mut f = fields(2);
         let status = parse_urlencoded(b"a=1&b=2&c=3&d=%zz", Origin::Form, &mut f);
         assert!(status.limit_exceeded && !status.invalid_encoding && status.error.is_none());
-        assert_eq!(
-            pairs(&f),
-            vec![
-                (b"a".to_vec(), b"1".to_vec()),
-                (b"b".to_vec(), b"2".to_vec())
-            ]
-        );
+        assert_eq!(pairs(&f), vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"2".to_vec())]);
         assert_eq!(f.bytes, b"a1b2", "the refused pair's bytes are dropped");
         assert!(f.pairs.iter().all(|p| p.origin == Origin::Form));
     }

@@ -59,10 +59,7 @@ pub(super) fn base64_decode_ext(input: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Decodes the alphabet prefix of `input` into `out`.
 pub(super) fn decode_prefix(input: &[u8], out: &mut Vec<u8>) {
-    let end = input
-        .iter()
-        .position(|&b| DECODE[usize::from(b)] == INVALID)
-        .unwrap_or(input.len());
+    let end = input.iter().position(|&b| DECODE[usize::from(b)] == INVALID).unwrap_or(input.len());
     let mut sink = Sextets::new(out, end);
     for &b in &input[..end] {
         sink.push(DECODE[usize::from(b)]);
@@ -147,11 +144,7 @@ impl<'a> Sextets<'a> {
     fn new(out: &'a mut Vec<u8>, symbols: usize) -> Sextets<'a> {
         out.clear();
         out.reserve(max_decoded_len(symbols));
-        Sextets {
-            out,
-            bits: 0,
-            held: 0,
-        }
+        Sextets { out, bits: 0, held: 0 }
     }
 
     fn push(&mut self, v: u8) {
@@ -171,11 +164,7 @@ mod tests {
 
     fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

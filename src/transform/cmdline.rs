@@ -85,11 +85,7 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if cmd_line(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if cmd_line(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

@@ -76,11 +76,7 @@ pub(super) fn push_utf8(out: &mut Vec<u8>, cp: u32) {
 /// Full-width ASCII (U+FF01..=U+FF5E, `！`..`～`) folded to ASCII `!`..`~`,
 /// as IIS and ModSecurity do.
 pub(super) fn full_width_to_ascii(cp: u32) -> Option<u8> {
-    if (0xFF01..=0xFF5E).contains(&cp) {
-        u8::try_from(cp - 0xFEE0).ok()
-    } else {
-        None
-    }
+    if (0xFF01..=0xFF5E).contains(&cp) { u8::try_from(cp - 0xFEE0).ok() } else { None }
 }
 
 /// Position of `needle` in `hay`. Needles here are 2-4 bytes, so the naive

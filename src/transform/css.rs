@@ -56,15 +56,9 @@ pub(super) fn decode(input: &[u8], out: &mut Vec<u8>) {
 /// Decodes the escape whose body starts `s` (just after `\`; not empty) into
 /// `out`; returns how many bytes of `s` it used (at least 1).
 fn escape(s: &[u8], out: &mut Vec<u8>) -> usize {
-    let digits = s
-        .iter()
-        .take(6)
-        .take_while(|b| hex_val(**b).is_some())
-        .count();
+    let digits = s.iter().take(6).take_while(|b| hex_val(**b).is_some()).count();
     if digits > 0 {
-        let cp = s[..digits].iter().fold(0u32, |cp, &b| {
-            (cp << 4) | u32::from(hex_val(b).unwrap_or(0))
-        });
+        let cp = s[..digits].iter().fold(0u32, |cp, &b| (cp << 4) | u32::from(hex_val(b).unwrap_or(0)));
         push_code_point(out, cp);
         let space = match (s.get(digits), s.get(digits + 1)) {
             (Some(b'\r'), Some(b'\n')) => 2,
@@ -100,11 +94,7 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if css_decode(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if css_decode(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

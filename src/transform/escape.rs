@@ -78,11 +78,7 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if escape_seq_decode(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if escape_seq_decode(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

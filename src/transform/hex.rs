@@ -83,8 +83,7 @@ pub(super) fn sql_hex_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// True if a hex literal `0x` + pair starts at `i`.
 fn literal_at(input: &[u8], i: usize) -> bool {
-    matches!(input.get(i..i + 2), Some(b"0x" | b"0X"))
-        && input.get(i + 2..).and_then(hex_pair).is_some()
+    matches!(input.get(i..i + 2), Some(b"0x" | b"0X")) && input.get(i + 2..).and_then(hex_pair).is_some()
 }
 
 /// Decodes every hex literal of `input` into `out`, copying other text.
@@ -112,11 +111,7 @@ mod tests {
 
     fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]
@@ -135,31 +130,16 @@ mod tests {
             (b"\xff41", b"\xffA"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                run(hex_decode, input),
-                *want,
-                "{:?}",
-                input.escape_ascii().to_string()
-            );
+            assert_eq!(run(hex_decode, input), *want, "{:?}", input.escape_ascii().to_string());
         }
     }
 
     #[test]
     fn hex_encode_table() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"", b""),
-            (b"<a", b"3c61"),
-            (b"\x00\xff", b"00ff"),
-            (b"ABC", b"414243"),
-            (b"\n", b"0a"),
-        ];
+        let cases: &[(&[u8], &[u8])] =
+            &[(b"", b""), (b"<a", b"3c61"), (b"\x00\xff", b"00ff"), (b"ABC", b"414243"), (b"\n", b"0a")];
         for (input, want) in cases {
-            assert_eq!(
-                run(hex_encode, input),
-                *want,
-                "{:?}",
-                input.escape_ascii().to_string()
-            );
+            assert_eq!(run(hex_encode, input), *want, "{:?}", input.escape_ascii().to_string());
         }
     }
 

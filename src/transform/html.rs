@@ -163,11 +163,7 @@ fn reference(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     if s.first() == Some(&b'#') {
         return numeric(s, out);
     }
-    let n = s
-        .iter()
-        .take(MAX_NAME + 1)
-        .take_while(|b| b.is_ascii_alphanumeric())
-        .count();
+    let n = s.iter().take(MAX_NAME + 1).take_while(|b| b.is_ascii_alphanumeric()).count();
     if n == 0 || n > MAX_NAME {
         return None;
     }
@@ -185,11 +181,7 @@ fn numeric(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     let mut cp: u32 = 0;
     let mut end = start;
     while let Some(&b) = s.get(end) {
-        let digit = if radix == 16 {
-            hex_val(b)
-        } else {
-            b.is_ascii_digit().then(|| b - b'0')
-        };
+        let digit = if radix == 16 { hex_val(b) } else { b.is_ascii_digit().then(|| b - b'0') };
         let Some(digit) = digit else { break };
         // Saturating: a huge value stays huge (and invalid) without overflow,
         // and the loop still consumes every digit once.
@@ -205,10 +197,7 @@ fn numeric(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
 
 /// The value of a named reference, if `name` is in [`ENTITIES`].
 fn lookup(name: &[u8]) -> Option<&'static str> {
-    ENTITIES
-        .binary_search_by(|(n, _)| n.as_bytes().cmp(name))
-        .ok()
-        .map(|i| ENTITIES[i].1)
+    ENTITIES.binary_search_by(|(n, _)| n.as_bytes().cmp(name)).ok().map(|i| ENTITIES[i].1)
 }
 
 #[cfg(test)]
@@ -217,20 +206,12 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if html_entity_decode(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if html_entity_decode(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]
     fn table_is_sorted_and_never_grows() {
-        assert!(
-            ENTITIES
-                .windows(2)
-                .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes())
-        );
+        assert!(ENTITIES.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
         for (name, value) in ENTITIES {
             assert!(name.bytes().all(|b| b.is_ascii_alphanumeric()), "{name}");
             assert!(name.len() <= MAX_NAME, "{name}");
@@ -254,10 +235,7 @@ mod tests {
             (b"&#x3c;&#X3C;&#x003c", b"<<<"),
             (b"&#x41g", b"Ag"),
             (b"&#65abc", b"Aabc"),
-            (
-                b"javascript&colon;alert&lpar;1&rpar;",
-                b"javascript:alert(1)",
-            ),
+            (b"javascript&colon;alert&lpar;1&rpar;", b"javascript:alert(1)"),
             (b"&Tab;&NewLine;", b"\t\n"),
             (b"&nbsp;", b"\xc2\xa0"),
             (b"&#233;", "é".as_bytes()),

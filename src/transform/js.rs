@@ -98,10 +98,9 @@ fn unicode(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
         if digits == 0 || s.get(1 + digits) != Some(&b'}') {
             return None;
         }
-        let cp = s[1..=digits].iter().fold(0u32, |cp, &b| {
-            cp.saturating_mul(16)
-                .saturating_add(u32::from(hex_val(b).unwrap_or(0)))
-        });
+        let cp = s[1..=digits]
+            .iter()
+            .fold(0u32, |cp, &b| cp.saturating_mul(16).saturating_add(u32::from(hex_val(b).unwrap_or(0))));
         if cp > 0x10_FFFF {
             return None;
         }
@@ -133,11 +132,7 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if js_decode(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if js_decode(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

@@ -40,14 +40,8 @@ mod tests {
 
     #[test]
     fn length_table() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"", b"0"),
-            (b"a", b"1"),
-            (b"1", b"1"),
-            (b"abc", b"3"),
-            ("é".as_bytes(), b"2"),
-            (&[0; 1234], b"1234"),
-        ];
+        let cases: &[(&[u8], &[u8])] =
+            &[(b"", b"0"), (b"a", b"1"), (b"1", b"1"), (b"abc", b"3"), ("é".as_bytes(), b"2"), (&[0; 1234], b"1234")];
         let mut out = Vec::new();
         for (input, want) in cases {
             assert!(length(input, &mut out));

@@ -431,11 +431,7 @@ mod tests {
         for &t in Transform::ALL {
             let name = t.name();
             assert_eq!(Transform::from_name(name), Some(t));
-            assert!(
-                name.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{name}"
-            );
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{name}");
             let mut buf = [0; MAX_KEY];
             let folded = fold_name(name, &mut buf).expect("known names fit");
             assert!(folded.len() + 2 < MAX_KEY, "{name}");
@@ -446,14 +442,7 @@ mod tests {
 
     #[test]
     fn from_name_is_exact() {
-        for name in [
-            "",
-            "URL_DECODE",
-            "urlDecode",
-            "url_decode ",
-            "none",
-            "lower_case",
-        ] {
+        for name in ["", "URL_DECODE", "urlDecode", "url_decode ", "none", "lower_case"] {
             assert_eq!(Transform::from_name(name), None, "{name:?}");
         }
     }

@@ -86,11 +86,7 @@ mod tests {
 
     fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

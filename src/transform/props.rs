@@ -88,20 +88,13 @@ const TOKENS: &[&[u8]] = &[
 ];
 
 fn arb_input() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        vec(any::<u8>(), 0..64),
-        vec(select(TOKENS), 0..24).prop_map(|tokens| tokens.concat()),
-    ]
+    prop_oneof![vec(any::<u8>(), 0..64), vec(select(TOKENS), 0..24).prop_map(|tokens| tokens.concat()),]
 }
 
 /// The value after `t`: `out` if `apply` wrote it, else the input.
 fn result(t: Transform, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    if t.apply(input, &mut out) {
-        out
-    } else {
-        input.to_vec()
-    }
+    if t.apply(input, &mut out) { out } else { input.to_vec() }
 }
 
 fn full(t: Transform, input: &[u8]) -> Vec<u8> {
@@ -115,11 +108,7 @@ fn is_space(b: u8) -> bool {
 }
 
 fn hex_digits(b: u8, upper: bool) -> String {
-    if upper {
-        format!("{b:02X}")
-    } else {
-        format!("{b:02x}")
-    }
+    if upper { format!("{b:02X}") } else { format!("{b:02x}") }
 }
 
 /// A plain base64 encoder, independent of the decoder under test.
@@ -157,10 +146,7 @@ fn ref_compress_whitespace(s: &[u8]) -> Vec<u8> {
 }
 
 fn ref_remove_whitespace(s: &[u8]) -> Vec<u8> {
-    replace_all(s, b"\xc2\xa0", b"")
-        .into_iter()
-        .filter(|&b| !is_space(b) && b != 0xA0)
-        .collect()
+    replace_all(s, b"\xc2\xa0", b"").into_iter().filter(|&b| !is_space(b) && b != 0xA0).collect()
 }
 
 fn replace_all(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -214,21 +200,9 @@ fn ref_url_decode(s: &[u8]) -> Vec<u8> {
 
 /// ModSecurity's documented steps for `t:cmdLine`, one pass each.
 fn ref_cmd_line(s: &[u8]) -> Vec<u8> {
-    let deleted: Vec<u8> = s
-        .iter()
-        .copied()
-        .filter(|b| !b"\\\"'^".contains(b))
-        .collect();
-    let spaced: Vec<u8> = deleted
-        .into_iter()
-        .map(|b| {
-            if b == b',' || b == b';' || is_space(b) {
-                b' '
-            } else {
-                b
-            }
-        })
-        .collect();
+    let deleted: Vec<u8> = s.iter().copied().filter(|b| !b"\\\"'^".contains(b)).collect();
+    let spaced: Vec<u8> =
+        deleted.into_iter().map(|b| if b == b',' || b == b';' || is_space(b) { b' ' } else { b }).collect();
     let mut compressed: Vec<u8> = Vec::new();
     for b in spaced {
         if !(b == b' ' && compressed.last() == Some(&b' ')) {
@@ -249,10 +223,7 @@ fn ref_normalize_path(s: &[u8], win: bool) -> Vec<u8> {
     if s.is_empty() {
         return Vec::new();
     }
-    let s: Vec<u8> = s
-        .iter()
-        .map(|&b| if win && b == b'\\' { b'/' } else { b })
-        .collect();
+    let s: Vec<u8> = s.iter().map(|&b| if win && b == b'\\' { b'/' } else { b }).collect();
     let mut stack: Vec<&[u8]> = Vec::new();
     for seg in s.split(|&b| b == b'/') {
         match seg {
@@ -278,10 +249,7 @@ fn ref_normalize_path(s: &[u8], win: bool) -> Vec<u8> {
 fn reference(t: Transform, s: &[u8]) -> Option<Vec<u8>> {
     Some(match t {
         Transform::UrlDecode => ref_url_decode(s),
-        Transform::HexEncode => s
-            .iter()
-            .flat_map(|&b| hex_digits(b, false).into_bytes())
-            .collect(),
+        Transform::HexEncode => s.iter().flat_map(|&b| hex_digits(b, false).into_bytes()).collect(),
         Transform::Lowercase => s.to_ascii_lowercase(),
         Transform::Uppercase => s.to_ascii_uppercase(),
         Transform::CompressWhitespace => ref_compress_whitespace(s),

@@ -64,11 +64,7 @@ mod tests {
 
     fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]
@@ -79,20 +75,10 @@ mod tests {
             (b"", b"", b"", b""),
             (b"abc", b"abc", b"abc", b"abc"),
             (b"  a b  ", b"a b", b"a b  ", b"  a b"),
-            (
-                b"\t\r\n\x0b\x0cx\x0c\x0b\n\r\t",
-                b"x",
-                b"x\x0c\x0b\n\r\t",
-                b"\t\r\n\x0b\x0cx",
-            ),
+            (b"\t\r\n\x0b\x0cx\x0c\x0b\n\r\t", b"x", b"x\x0c\x0b\n\r\t", b"\t\r\n\x0b\x0cx"),
             (b" \t ", b"", b"", b""),
             (b"\xa0x\xa0", b"\xa0x\xa0", b"\xa0x\xa0", b"\xa0x\xa0"),
-            (
-                b"\x00 x \x00",
-                b"\x00 x \x00",
-                b"\x00 x \x00",
-                b"\x00 x \x00",
-            ),
+            (b"\x00 x \x00", b"\x00 x \x00", b"\x00 x \x00", b"\x00 x \x00"),
         ];
         for (input, both, left, right) in cases {
             let name = input.escape_ascii().to_string();

@@ -93,11 +93,7 @@ mod tests {
     fn run(uni: bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let f = if uni { url_decode_uni } else { url_decode };
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]
@@ -121,12 +117,7 @@ mod tests {
             (b"\xff%41\x80", b"\xffA\x80"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                run(false, input),
-                *want,
-                "{:?}",
-                input.escape_ascii().to_string()
-            );
+            assert_eq!(run(false, input), *want, "{:?}", input.escape_ascii().to_string());
         }
     }
 
@@ -149,12 +140,7 @@ mod tests {
             (b"%%u0041", b"%A"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                run(true, input),
-                *want,
-                "{:?}",
-                input.escape_ascii().to_string()
-            );
+            assert_eq!(run(true, input), *want, "{:?}", input.escape_ascii().to_string());
         }
     }
 

@@ -67,11 +67,7 @@ mod tests {
 
     fn run(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if utf8_to_unicode(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if utf8_to_unicode(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]

@@ -108,11 +108,7 @@ mod tests {
 
     fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        if f(input, &mut out) {
-            out
-        } else {
-            input.to_vec()
-        }
+        if f(input, &mut out) { out } else { input.to_vec() }
     }
 
     #[test]
@@ -135,11 +131,7 @@ mod tests {
         ];
         for (input, compressed, removed) in cases {
             let name = input.escape_ascii().to_string();
-            assert_eq!(
-                run(compress_whitespace, input),
-                *compressed,
-                "compress {name}"
-            );
+            assert_eq!(run(compress_whitespace, input), *compressed, "compress {name}");
             assert_eq!(run(remove_whitespace, input), *removed, "remove {name}");
         }
     }

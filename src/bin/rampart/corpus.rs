@@ -84,10 +84,10 @@ impl Record {
             (None, Some(text)) => text.as_bytes().to_vec(),
             (None, None) => Vec::new(),
         };
-        let chunked = self.header_list.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("transfer-encoding")
-                && v.to_ascii_lowercase().contains("chunked")
-        });
+        let chunked = self
+            .header_list
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
         if chunked {
             if let Some(body) = dechunk(&self.body_bytes) {
                 self.body_bytes = body;
@@ -128,17 +128,13 @@ pub fn dechunk(body: &[u8]) -> Option<Vec<u8>> {
 
 /// Reads a corpus file. Bad lines are reported on stderr and skipped.
 pub fn read(path: &str) -> Result<Vec<Record>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read corpus {path}"))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read corpus {path}"))?;
     let mut records = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Record>(line)
-            .map_err(anyhow::Error::from)
-            .and_then(Record::finish)
-        {
+        match serde_json::from_str::<Record>(line).map_err(anyhow::Error::from).and_then(Record::finish) {
             Ok(r) => records.push(r),
             Err(e) => eprintln!("{path}:{}: skipped: {e}", n + 1),
         }
@@ -152,10 +148,7 @@ mod tests {
 
     #[test]
     fn dechunks_well_formed_bodies_only() {
-        assert_eq!(
-            dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").as_deref(),
-            Some(&b"abcde"[..])
-        );
+        assert_eq!(dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").as_deref(), Some(&b"abcde"[..]));
         assert_eq!(dechunk(b"5\r\nabc\r\n0\r\n\r\n"), None);
     }
 }

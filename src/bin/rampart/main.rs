@@ -19,10 +19,12 @@ usage:
       default) and print its rules and groups; errors give file:line:column
   rampart fmt [--write] FILE...
       print rule files in canonical form (--write rewrites them in place)
-  rampart scan [--config FILE] [--paranoia N] [--mode block|detect] [--out FILE] [--json] CORPUS.jsonl...
+  rampart scan [--config FILE] [--paranoia N] [--mode block|detect] [--out FILE]
+               [--audit FILE] [--json] CORPUS.jsonl...
       evaluate labelled requests (JSON lines) and print detection and
       false-positive rates per class; --out writes one JSON line per request,
-      --json prints the summary as JSON on the last line
+      --audit the audit event of each request a rule matched, --json prints
+      the summary as JSON on the last line
 
 Without --config, the built-in default rules are used.
 ";
@@ -51,9 +53,7 @@ impl RulesetArgs {
             "--mode" => {
                 let v = value(arg, args)?;
                 self.mode =
-                    Some(Mode::from_name(&v).with_context(|| {
-                        format!("--mode takes block, detect or off, not `{v}`")
-                    })?);
+                    Some(Mode::from_name(&v).with_context(|| format!("--mode takes block, detect or off, not `{v}`"))?);
             }
             _ => return Ok(false),
         }
@@ -95,14 +95,28 @@ fn value(flag: &str, args: &mut impl Iterator<Item = String>) -> Result<String> 
 }
 
 fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        // A closed pipe (`rampart check | head`) is not an error of ours.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
-    let result = match command.as_str() {
+    match command.as_str() {
         "check" => check(args),
         "fmt" => fmt(args),
         "scan" => scan::run(args),
         "help" | "--help" | "-h" => {
-            print!("{USAGE}");
+            out!("{}", USAGE.trim_end());
             Ok(ExitCode::SUCCESS)
         }
         "" => {
@@ -113,14 +127,16 @@ fn main() -> ExitCode {
             eprintln!("error: unknown command `{other}`\n\n{USAGE}");
             Ok(ExitCode::from(2))
         }
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
     }
+}
+
+/// `println!` that returns an error instead of panicking when stdout is closed.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
 }
 
 fn check(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
@@ -142,7 +158,7 @@ fn check(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     };
     let s = ruleset.summary();
     let c = ruleset.config();
-    println!(
+    out!(
         "ok: {} rules ({} scanning, {} deciding) at paranoia {}, mode {}, threshold {}",
         s.rules,
         s.scanning_rules,
@@ -151,34 +167,37 @@ fn check(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         c.get_mode().name(),
         c.get_anomaly_threshold()
     );
-    println!(
+    out!(
         "    {} groups sharing {} scanners, {} transform pipelines, {} regexes ({} with a literal prefilter), {} conditional exclusions",
-        s.groups, s.scanners, s.pipelines, s.regexes, s.prefiltered_regexes, s.exclusions
+        s.groups,
+        s.scanners,
+        s.pipelines,
+        s.regexes,
+        s.prefiltered_regexes,
+        s.exclusions
     );
-    println!("groups (value source / transform pipeline: rules, automata):");
+    out!("groups (value source / transform pipeline: rules, automata):");
     for g in ruleset.groups() {
         let pipeline = if g.transforms.is_empty() {
             "none".to_owned()
         } else {
-            g.transforms
-                .iter()
-                .map(|t| t.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            g.transforms.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
         };
-        println!(
+        out!(
             "  {:<24} {:<50} {:>4} rules: {} literals, {} set regexes, {} direct",
-            g.source, pipeline, g.rules, g.literals, g.set_regexes, g.direct
+            g.source,
+            pipeline,
+            g.rules,
+            g.literals,
+            g.set_regexes,
+            g.direct
         );
     }
     if verbose {
-        println!("rules:");
+        out!("rules:");
         for r in ruleset.rules() {
             let sev = r.severity.map_or("-", |s| s.name());
-            println!(
-                "  {:>8}  pl{}  {:<8}  {}  ({})",
-                r.id, r.paranoia, sev, r.message, r.origin
-            );
+            out!("  {:>8}  pl{}  {:<8}  {}  ({})", r.id, r.paranoia, sev, r.message, r.origin);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -214,12 +233,11 @@ fn fmt(args: impl Iterator<Item = String>) -> Result<ExitCode> {
                 eprintln!("formatted {path}");
             }
         } else {
-            print!("{formatted}");
+            {
+                use std::io::Write as _;
+                std::io::stdout().lock().write_all(formatted.as_bytes())?;
+            }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

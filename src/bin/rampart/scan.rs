@@ -67,6 +67,10 @@ struct Line<'a> {
     score: u32,
     matched_rules: &'a [u32],
     micros: f64,
+    /// For rule tests (records with expect_rules or no_expect_rules): every
+    /// expected rule matched and no unexpected one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expect_ok: Option<bool>,
 }
 
 struct Tally {
@@ -76,24 +80,18 @@ struct Tally {
 
 impl Tally {
     fn new() -> Tally {
-        Tally {
-            classes: BTreeMap::new(),
-            micros: Vec::new(),
-        }
+        Tally { classes: BTreeMap::new(), micros: Vec::new() }
     }
 
     fn summary(&self, corpus: &str, rules: usize, paranoia: u8, mode: &'static str) -> Summary {
-        let total = self
-            .classes
-            .values()
-            .fold(ClassCounts::default(), |mut acc, c| {
-                acc.requests += c.requests;
-                acc.attacks += c.attacks;
-                acc.detected += c.detected;
-                acc.benign += c.benign;
-                acc.false_positives += c.false_positives;
-                acc
-            });
+        let total = self.classes.values().fold(ClassCounts::default(), |mut acc, c| {
+            acc.requests += c.requests;
+            acc.attacks += c.attacks;
+            acc.detected += c.detected;
+            acc.benign += c.benign;
+            acc.false_positives += c.false_positives;
+            acc
+        });
         let mut sorted = self.micros.clone();
         sorted.sort_by(f64::total_cmp);
         let pick = |q: f64| {
@@ -116,11 +114,7 @@ impl Tally {
             false_positive_rate: ratio(total.false_positives, total.benign),
             median_us: round(pick(0.5)),
             p99_us: round(pick(0.99)),
-            mean_us: round(if sorted.is_empty() {
-                0.0
-            } else {
-                sorted.iter().sum::<f64>() / sorted.len() as f64
-            }),
+            mean_us: round(if sorted.is_empty() { 0.0 } else { sorted.iter().sum::<f64>() / sorted.len() as f64 }),
             rules,
             paranoia,
             mode,
@@ -133,11 +127,17 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn print_table(s: &Summary) {
-    println!("{}: {} requests", s.corpus, s.requests);
-    println!(
+fn print_table(s: &Summary) -> Result<()> {
+    crate::out!("{}: {} requests", s.corpus, s.requests);
+    crate::out!(
         "  {:<10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9}",
-        "class", "requests", "attacks", "detected", "rate", "benign", "blocked"
+        "class",
+        "requests",
+        "attacks",
+        "detected",
+        "rate",
+        "benign",
+        "blocked"
     );
     for (class, c) in &s.by_class {
         let rate = if c.attacks > 0 {
@@ -145,12 +145,18 @@ fn print_table(s: &Summary) {
         } else {
             "-".to_owned()
         };
-        println!(
+        crate::out!(
             "  {:<10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9}",
-            class, c.requests, c.attacks, c.detected, rate, c.benign, c.false_positives
+            class,
+            c.requests,
+            c.attacks,
+            c.detected,
+            rate,
+            c.benign,
+            c.false_positives
         );
     }
-    println!(
+    crate::out!(
         "  detection {:.2}% ({}/{}), false positives {:.2}% ({}/{}), median {:.1} µs, p99 {:.1} µs, mean {:.1} µs",
         100.0 * s.detection_rate,
         s.detected,
@@ -162,11 +168,13 @@ fn print_table(s: &Summary) {
         s.p99_us,
         s.mean_us
     );
+    Ok(())
 }
 
 pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     let mut opts = RulesetArgs::default();
     let mut out_path: Option<String> = None;
+    let mut audit_path: Option<String> = None;
     let mut json = false;
     let mut corpora = Vec::new();
     while let Some(arg) = args.next() {
@@ -176,9 +184,8 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         match arg.as_str() {
             "--out" | "-o" => out_path = Some(args.next().context("--out needs a file")?),
             "--json" => json = true,
-            "--rules" => opts
-                .files
-                .push(args.next().context("--rules needs a file")?.into()),
+            "--audit" => audit_path = Some(args.next().context("--audit needs a file")?),
+            "--rules" => opts.files.push(args.next().context("--rules needs a file")?.into()),
             a if a.starts_with('-') => bail!("unknown option `{a}` for scan"),
             _ => corpora.push(arg),
         }
@@ -193,11 +200,18 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     let paranoia = ruleset.config().get_paranoia();
     let mode = ruleset.config().get_mode().name();
     let mut out = match &out_path {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?,
-        )),
+        Some(p) => {
+            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?))
+        }
         None => None,
     };
+    let mut audit = match &audit_path {
+        Some(p) => {
+            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?))
+        }
+        None => None,
+    };
+    let mut audit_line = Vec::new();
     let mut scratch = ruleset.create_scratch();
     let mut tx = Transaction::new(ruleset.clone());
     let mut all = Tally::new();
@@ -209,6 +223,7 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         for r in &records {
             let started = Instant::now();
             tx.reset();
+            tx.set_request_id(&r.id);
             tx.set_client("127.0.0.1");
             tx.set_request(&r.method, &r.uri, r.protocol());
             for (name, value) in &r.header_list {
@@ -221,17 +236,17 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
             }
             let micros = started.elapsed().as_secs_f64() * 1e6;
             let blocked = verdict.would_block();
-            tally
-                .classes
-                .entry(r.class().to_owned())
-                .or_default()
-                .add(r, blocked);
-            all.classes
-                .entry(r.class().to_owned())
-                .or_default()
-                .add(r, blocked);
+            tally.classes.entry(r.class().to_owned()).or_default().add(r, blocked);
+            all.classes.entry(r.class().to_owned()).or_default().add(r, blocked);
             tally.micros.push(micros);
             all.micros.push(micros);
+            if let Some(audit) = audit.as_mut() {
+                if verdict.match_count() > 0 {
+                    audit_line.clear();
+                    tx.write_audit_json(&mut audit_line);
+                    audit.write_all(&audit_line)?;
+                }
+            }
             if let Some(out) = out.as_mut() {
                 ids.clear();
                 ids.extend(tx.matches().map(|m| m.id()));
@@ -245,27 +260,30 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
                     score: verdict.score(),
                     matched_rules: &ids,
                     micros: round(micros),
+                    expect_ok: (!r.expect_rules.is_empty() || !r.no_expect_rules.is_empty()).then(|| {
+                        r.expect_rules.iter().all(|id| ids.contains(id))
+                            && !r.no_expect_rules.iter().any(|id| ids.contains(id))
+                    }),
                 };
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
             }
         }
         if multiple {
-            print_table(&tally.summary(path, ruleset.rule_count(), paranoia, mode));
+            print_table(&tally.summary(path, ruleset.rule_count(), paranoia, mode))?;
         }
     }
     if let Some(mut out) = out {
         out.flush()?;
     }
-    let name = if multiple {
-        "all".to_owned()
-    } else {
-        corpora[0].clone()
-    };
+    if let Some(mut audit) = audit {
+        audit.flush()?;
+    }
+    let name = if multiple { "all".to_owned() } else { corpora[0].clone() };
     let summary = all.summary(&name, ruleset.rule_count(), paranoia, mode);
-    print_table(&summary);
+    print_table(&summary)?;
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        crate::out!("{}", serde_json::to_string(&summary)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,56 +9,35 @@ use super::scratch::Work;
 use crate::compile::ir::{OpIr, Program};
 
 /// Evaluates `op` on `value`; the place of the match, if it matches.
-pub(crate) fn eval(
-    op: &OpIr,
-    value: &[u8],
-    program: &Program,
-    work: &mut Work,
-) -> Option<(usize, usize)> {
+pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) -> Option<(usize, usize)> {
     let whole = Some((0, value.len()));
     match op {
         OpIr::Regex(id) => {
             let compiled = &program.regexes[*id as usize];
             let cache = work.regex_cache(*id, &compiled.regex);
-            compiled
-                .regex
-                .search_with(cache, &Input::new(value))
-                .map(|m| (m.start(), m.end()))
+            compiled.regex.search_with(cache, &Input::new(value)).map(|m| (m.start(), m.end()))
         }
         OpIr::Phrases { ac, .. } => ac.find(value).map(|m| (m.start(), m.end())),
         OpIr::Contains(s) => memchr::memmem::find(value, s).map(|at| (at, at + s.len())),
         OpIr::StartsWith(s) => value.starts_with(s).then_some((0, s.len())),
-        OpIr::EndsWith(s) => value
-            .ends_with(s)
-            .then(|| (value.len() - s.len(), value.len())),
+        OpIr::EndsWith(s) => value.ends_with(s).then(|| (value.len() - s.len(), value.len())),
         OpIr::Equals(s) => (value == &**s).then_some((0, value.len())),
         OpIr::InStrings(items) => items.binary_search_by(|i| (**i).cmp(value)).ok().and(whole),
         OpIr::InNetworks(nets) => {
             let ip = crate::compile::ir::parse_ip(value)?;
-            nets.iter()
-                .any(|n| n.contains(ip))
-                .then_some((0, value.len()))
+            nets.iter().any(|n| n.contains(ip)).then_some((0, value.len()))
         }
         OpIr::Compare(cmp, n) => {
             let v = crate::compile::ir::parse_integer(value)?;
             cmp.holds(v, *n).then_some((0, value.len()))
         }
-        OpIr::Length(cmp, n) => cmp
-            .holds(value.len() as u64, *n)
-            .then_some((0, value.len())),
+        OpIr::Length(cmp, n) => cmp.holds(value.len() as u64, *n).then_some((0, value.len())),
         OpIr::DetectSqli => sqli::detect_sqli(value).then_some((0, value.len())),
-        OpIr::DetectXss => libinjectionrs::detect_xss(value)
-            .is_injection()
-            .then_some((0, value.len())),
-        OpIr::InvalidUtf8 => std::str::from_utf8(value)
-            .err()
-            .map(|e| (e.valid_up_to(), value.len())),
-        OpIr::InvalidUrlEncoding => {
-            crate::request::percent::has_invalid_percent(value).then_some((0, value.len()))
+        OpIr::DetectXss => libinjectionrs::detect_xss(value).is_injection().then_some((0, value.len())),
+        OpIr::InvalidUtf8 => std::str::from_utf8(value).err().map(|e| (e.valid_up_to(), value.len())),
+        OpIr::InvalidUrlEncoding => crate::request::percent::has_invalid_percent(value).then_some((0, value.len())),
+        OpIr::ByteRange(allowed) => {
+            value.iter().position(|&b| allowed[usize::from(b >> 6)] & (1 << (b & 63)) == 0).map(|at| (at, at + 1))
         }
-        OpIr::ByteRange(allowed) => value
-            .iter()
-            .position(|&b| allowed[usize::from(b >> 6)] & (1 << (b & 63)) == 0)
-            .map(|at| (at, at + 1)),
     }
 }

@@ -1,0 +1,98 @@
+//! Work is shared: rules that scan the same values with the same transform
+//! pipeline share one pipeline run and one automaton pass per value, so adding
+//! rules to a group adds patterns, not passes.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rampart::{Phase, Ruleset, Stats, Transaction};
+
+/// Two rules (one regex with a literal prefilter, one without) plus `extra`
+/// more of each kind, all on `args` with the same pipeline.
+fn rules(extra: usize) -> String {
+    let mut text = String::from(
+        "rule 1 \"literal regex\" { severity critical inspect args transform url_decode_uni, lowercase match regex `union\\s+select` }\n\
+         rule 2 \"set regex\" { severity critical inspect args transform url_decode_uni, lowercase match regex `^[0-9]+x$` }\n",
+    );
+    for i in 0..extra {
+        let id = 100 + 3 * i;
+        let _ = writeln!(
+            text,
+            "rule {id} \"literal {i}\" {{ severity critical inspect args transform url_decode_uni, lowercase match regex `token{i}\\s*=\\s*[a-z]+` }}"
+        );
+        let _ = writeln!(
+            text,
+            "rule {} \"set {i}\" {{ severity critical inspect args.query, args.body transform url_decode_uni, lowercase match regex `^[a-f]{{{}}}[0-9]$` }}",
+            id + 1,
+            1 + i % 7
+        );
+        let _ = writeln!(
+            text,
+            "rule {} \"phrase {i}\" {{ severity critical inspect args transform url_decode_uni, lowercase match phrases [\"word{i}\", \"other{i}\"] }}",
+            id + 2
+        );
+    }
+    text
+}
+
+fn stats_for(text: &str) -> (Stats, usize) {
+    let ruleset = Arc::new(Ruleset::from_rules(text).unwrap_or_else(|e| panic!("{e}")));
+    let mut scratch = ruleset.create_scratch();
+    let mut tx = Transaction::new(ruleset.clone());
+    tx.set_request("POST", "/search?q=blue+shoes&page=2&sort=price&lang=en&size=42", "HTTP/1.1");
+    tx.add_header("Host", "shop.example");
+    tx.add_header("Content-Type", "application/x-www-form-urlencoded");
+    tx.append_body("name=Ada+Lovelace&city=London");
+    tx.evaluate(Phase::RequestBody, &mut scratch);
+    (tx.stats(), ruleset.summary().rules)
+}
+
+#[test]
+fn adding_rules_to_a_group_adds_no_passes() {
+    let (small, small_rules) = stats_for(&rules(0));
+    let (large, large_rules) = stats_for(&rules(100));
+    assert_eq!(small_rules, 2);
+    assert_eq!(large_rules, 302);
+    // 7 argument values, each scanned once per distinct pipeline: one run and
+    // one Aho-Corasick pass plus one multi-regex pass per value.
+    assert_eq!(small.values_inspected, 7);
+    assert_eq!(small.pipeline_runs, 7);
+    assert_eq!(small.automaton_passes, 14);
+    assert_eq!(large.values_inspected, small.values_inspected);
+    assert_eq!(large.pipeline_runs, small.pipeline_runs, "150x the rules, same pipeline runs");
+    assert_eq!(large.automaton_passes, small.automaton_passes, "150x the rules, same automaton passes");
+    // Nothing in this benign request contains a prefilter literal.
+    assert_eq!(large.regex_confirmations, 0);
+}
+
+#[test]
+fn rules_on_overlapping_fields_share_the_transformed_value() {
+    // `args`, `args.query` and `json` overlap; with one pipeline each value is
+    // transformed once, however many rules read it.
+    let text = "rule 1 { severity critical inspect args transform lowercase match contains \"zq1\" }\n\
+                rule 2 { severity critical inspect args.query transform lowercase match contains \"zq2\" }\n\
+                rule 3 { severity critical inspect args, headers transform lowercase match contains \"zq3\" }\n";
+    let (one_pipeline, _) = stats_for(text);
+    // 7 args + 2 headers; each transformed once.
+    assert_eq!(one_pipeline.values_inspected, 9);
+    assert_eq!(one_pipeline.pipeline_runs, 9);
+    let text2 = format!("{text}rule 4 {{ severity critical inspect args transform url_decode match contains \"zq4\" }}\n");
+    let (two_pipelines, _) = stats_for(&text2);
+    // A second pipeline on args runs once more per argument value only.
+    assert_eq!(two_pipelines.pipeline_runs, 9 + 7);
+}
+
+#[test]
+fn a_prefilter_hit_confirms_only_the_rules_whose_literal_occurs() {
+    let ruleset = Arc::new(Ruleset::from_rules(&rules(100)).unwrap_or_else(|e| panic!("{e}")));
+    let mut scratch = ruleset.create_scratch();
+    let mut tx = Transaction::new(ruleset.clone());
+    tx.set_request("GET", "/?q=token7%3Dabc&x=1%20UNION%20SELECT%201", "HTTP/1.1");
+    let verdict = tx.evaluate(Phase::RequestBody, &mut scratch);
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 121]);
+    assert!(verdict.would_block());
+    // Two literals occurred (`token7` and `select`): two confirmations, not 150.
+    assert_eq!(tx.stats().regex_confirmations, 2);
+}

@@ -32,22 +32,23 @@ fn every_corpus_request_gets_a_verdict() {
     assert!(!files.is_empty(), "no .jsonl files in {}", dir.display());
     for paranoia in [1, 2] {
         let ruleset = Arc::new(
-            Ruleset::builder().default_rules().configure(Config::new().paranoia(paranoia)).build().expect("default rules"),
+            Ruleset::builder()
+                .default_rules()
+                .configure(Config::new().paranoia(paranoia))
+                .build()
+                .expect("default rules"),
         );
         let mut scratch = ruleset.create_scratch();
         let mut tx = Transaction::new(ruleset.clone());
         for file in &files {
             let content = std::fs::read_to_string(file).expect("corpus file is readable");
-            let (mut requests, mut attacks, mut detected, mut benign, mut false_positives) = (0u64, 0u64, 0u64, 0u64, 0u64);
+            let (mut requests, mut attacks, mut detected, mut benign, mut false_positives) =
+                (0u64, 0u64, 0u64, 0u64, 0u64);
             for line in content.lines().filter(|l| !l.trim().is_empty()) {
                 let r: Value = serde_json::from_str(line).expect("corpus lines are JSON");
                 tx.reset();
                 tx.set_client("127.0.0.1");
-                tx.set_request(
-                    text(&r["method"]),
-                    text(&r["uri"]),
-                    r["version"].as_str().unwrap_or("HTTP/1.1"),
-                );
+                tx.set_request(text(&r["method"]), text(&r["uri"]), r["version"].as_str().unwrap_or("HTTP/1.1"));
                 if let Some(headers) = r["headers"].as_array() {
                     for h in headers {
                         tx.add_header(text(&h[0]), text(&h[1]));

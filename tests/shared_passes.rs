@@ -76,7 +76,8 @@ fn rules_on_overlapping_fields_share_the_transformed_value() {
     // 7 args + 2 headers; each transformed once.
     assert_eq!(one_pipeline.values_inspected, 9);
     assert_eq!(one_pipeline.pipeline_runs, 9);
-    let text2 = format!("{text}rule 4 {{ severity critical inspect args transform url_decode match contains \"zq4\" }}\n");
+    let text2 =
+        format!("{text}rule 4 {{ severity critical inspect args transform url_decode match contains \"zq4\" }}\n");
     let (two_pipelines, _) = stats_for(&text2);
     // A second pipeline on args runs once more per argument value only.
     assert_eq!(two_pipelines.pipeline_runs, 9 + 7);

@@ -21,7 +21,7 @@
 //! assert_eq!(verdict.action(), Action::Block);
 //! ```
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod compile;
 pub mod dsl;

@@ -110,7 +110,23 @@ impl Ruleset {
         Ruleset::builder().default_rules().build()
     }
 
-    /// Loads a TOML engine config and the rule files it includes.
+    /// Loads a TOML engine config and the rule files it includes (paths in
+    /// the config are relative to its folder).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rampart::{Mode, Ruleset};
+    ///
+    /// // The default rule set's own config, read from the source tree.
+    /// let ruleset = Ruleset::from_config_file("rules/rampart.toml").expect("valid config and rules");
+    /// assert_eq!(ruleset.config().get_mode(), Mode::Block);
+    /// assert!(ruleset.rule_count() > 10);
+    ///
+    /// // A missing file is an error that names it.
+    /// let err = Ruleset::from_config_file("no/such/rampart.toml").unwrap_err();
+    /// assert!(err.to_string().starts_with("no/such/rampart.toml: error: cannot read config"));
+    /// ```
     pub fn from_config_file(path: impl AsRef<Path>) -> Result<Ruleset, RuleErrors> {
         Ruleset::builder().config_file(path).build()
     }

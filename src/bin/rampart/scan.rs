@@ -55,6 +55,40 @@ struct Summary {
     paranoia: u8,
     mode: &'static str,
     by_class: BTreeMap<String, ClassCounts>,
+    /// Mean work per request (the engine's counters).
+    work_per_request: Work,
+}
+
+/// Work counters summed over requests.
+#[derive(Default, Serialize, Clone, Copy)]
+struct Work {
+    values_inspected: f64,
+    pipeline_runs: f64,
+    automaton_passes: f64,
+    regex_confirmations: f64,
+    direct_checks: f64,
+}
+
+impl Work {
+    fn add(&mut self, s: rampart::Stats) {
+        self.values_inspected += s.values_inspected as f64;
+        self.pipeline_runs += s.pipeline_runs as f64;
+        self.automaton_passes += s.automaton_passes as f64;
+        self.regex_confirmations += s.regex_confirmations as f64;
+        self.direct_checks += s.direct_checks as f64;
+    }
+
+    fn per(self, n: usize) -> Work {
+        let d = n.max(1) as f64;
+        let r = |x: f64| round(x / d);
+        Work {
+            values_inspected: r(self.values_inspected),
+            pipeline_runs: r(self.pipeline_runs),
+            automaton_passes: r(self.automaton_passes),
+            regex_confirmations: r(self.regex_confirmations),
+            direct_checks: r(self.direct_checks),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -76,11 +110,12 @@ struct Line<'a> {
 struct Tally {
     classes: BTreeMap<String, ClassCounts>,
     micros: Vec<f64>,
+    work: Work,
 }
 
 impl Tally {
     fn new() -> Tally {
-        Tally { classes: BTreeMap::new(), micros: Vec::new() }
+        Tally { classes: BTreeMap::new(), micros: Vec::new(), work: Work::default() }
     }
 
     fn summary(&self, corpus: &str, rules: usize, paranoia: u8, mode: &'static str) -> Summary {
@@ -119,6 +154,7 @@ impl Tally {
             paranoia,
             mode,
             by_class: self.classes.clone(),
+            work_per_request: self.work.per(self.micros.len()),
         }
     }
 }
@@ -167,6 +203,15 @@ fn print_table(s: &Summary) -> Result<()> {
         s.median_us,
         s.p99_us,
         s.mean_us
+    );
+    let w = s.work_per_request;
+    crate::out!(
+        "  per request: {} values inspected, {} pipeline runs, {} automaton passes, {} regex confirmations, {} direct checks",
+        w.values_inspected,
+        w.pipeline_runs,
+        w.automaton_passes,
+        w.regex_confirmations,
+        w.direct_checks
     );
     Ok(())
 }
@@ -240,6 +285,8 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
             all.classes.entry(r.class().to_owned()).or_default().add(r, blocked);
             tally.micros.push(micros);
             all.micros.push(micros);
+            tally.work.add(tx.stats());
+            all.work.add(tx.stats());
             if let Some(audit) = audit.as_mut() {
                 if verdict.match_count() > 0 {
                     audit_line.clear();

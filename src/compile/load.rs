@@ -16,6 +16,8 @@ pub(crate) trait Fs: Send + Sync {
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// True for a folder.
     fn is_dir(&self, path: &Path) -> bool;
+    /// True when a file or folder exists.
+    fn exists(&self, path: &Path) -> bool;
 }
 
 /// The real file system.
@@ -39,6 +41,10 @@ impl Fs for RealFs {
     fn is_dir(&self, path: &Path) -> bool {
         path.is_dir()
     }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
 }
 
 /// The default rule set compiled into the library; paths start with `rules/`.
@@ -50,6 +56,11 @@ impl EmbeddedFs {
 }
 
 impl Fs for EmbeddedFs {
+    fn exists(&self, path: &Path) -> bool {
+        let want = normalize(path);
+        self.is_dir(path) || embedded::DEFAULT_FILES.iter().any(|(name, _)| Path::new(name) == want)
+    }
+
     fn read(&self, path: &Path) -> io::Result<String> {
         let want = normalize(path);
         embedded::DEFAULT_FILES
@@ -152,7 +163,11 @@ pub(crate) fn expand(fs: &dyn Fs, base: &Path, pattern: &str) -> io::Result<Vec<
                     }
                 }
             } else {
-                next.push(dir.join(part));
+                // After a wildcard folder, a literal name only counts where it exists.
+                let path = dir.join(part);
+                if fs.exists(&path) {
+                    next.push(path);
+                }
             }
         }
         current = next;

@@ -17,9 +17,7 @@ use super::config::Config;
 use super::ir::*;
 use super::load::{self, EmbeddedFs, Fs, RealFs};
 use super::regex;
-use crate::dsl::ast::{
-    self, Action, Collection, Expr, ListLiteral, Operator, PhaseName, PhraseSource, Subject, Target,
-};
+use crate::dsl::ast::{self, Action, Expr, ListLiteral, Operator, PhaseName, PhraseSource, Subject, Target};
 use crate::dsl::{ErrorKind, RuleError, SourceFile, Span};
 use crate::eval::Phase;
 use crate::request::SourceSet;
@@ -235,7 +233,7 @@ impl<'c> Lowerer<'c> {
                 let ast::Item::Exclude(ex) = item else {
                     continue;
                 };
-                self.lower_exclude(file, ex, &mut all, &mut removed);
+                self.lower_exclude(file, ex, &mut all, &mut removed, &first_seen);
             }
         }
         let paranoia = self.config.get_paranoia();
@@ -285,8 +283,9 @@ impl<'c> Lowerer<'c> {
                 let transforms: Vec<_> =
                     rule.transform.as_ref().map(|t| t.value.iter().map(|s| s.value).collect()).unwrap_or_default();
                 let pipeline = self.program.pipeline(&transforms);
-                let op = self.lower_op(file, &m.value.op);
-                op.map(|op| Scan { targets, pipeline, op, negated: m.value.negated })
+                let (op, flip) = eq_for_ne(&m.value.op);
+                let op = self.lower_op(file, &op);
+                op.map(|op| Scan { targets, pipeline, op, negated: m.value.negated != flip })
             }
             _ => None,
         };
@@ -385,7 +384,11 @@ impl<'c> Lowerer<'c> {
                     self.error(file, span, ErrorKind::Check, "phrase list is empty");
                     return None;
                 }
-                if phrases.iter().any(String::is_empty) {
+                if let Some(at) = phrases.iter().position(String::is_empty) {
+                    let span = match src {
+                        PhraseSource::List(l) => l.get(at).map_or(span, |s| s.span),
+                        PhraseSource::File(_) => span,
+                    };
                     self.error(file, span, ErrorKind::Check, "empty phrase: it would match every value");
                     return None;
                 }
@@ -398,6 +401,10 @@ impl<'c> Lowerer<'c> {
                     }
                 };
                 OpIr::Phrases { phrases: bytes, ac }
+            }
+            Operator::Contains(s) | Operator::StartsWith(s) | Operator::EndsWith(s) if s.value.is_empty() => {
+                self.error(file, s.span, ErrorKind::Check, "empty string: it would match every value");
+                return None;
             }
             Operator::Contains(s) => OpIr::Contains(s.value.as_bytes().into()),
             Operator::StartsWith(s) => OpIr::StartsWith(s.value.as_bytes().into()),
@@ -469,8 +476,9 @@ impl<'c> Lowerer<'c> {
             Expr::Cond(c) => match &c.subject {
                 Subject::Values(t) => {
                     let target = self.lower_target(file, t)?;
-                    let op = self.lower_op(file, &c.op)?;
-                    Cond::Values { target, pipeline: 0, op, negated: c.negated }
+                    let (op, flip) = eq_for_ne(&c.op);
+                    let op = self.lower_op(file, &op)?;
+                    Cond::Values { target, pipeline: 0, op, negated: c.negated != flip }
                 }
                 Subject::Count(t) => {
                     let target = self.lower_target(file, t)?;
@@ -483,9 +491,6 @@ impl<'c> Lowerer<'c> {
                         );
                         return None;
                     };
-                    if t.collection != Collection::ClientIp && !t.collection.is_keyed() && t.selectors.is_empty() {
-                        // Counting a single field is allowed (0 or 1), nothing to check.
-                    }
                     Cond::Count { target, op: *op, value: n.value, negated: c.negated }
                 }
             },
@@ -498,6 +503,7 @@ impl<'c> Lowerer<'c> {
         ex: &ast::Exclude,
         rules: &mut [RuleIr],
         removed: &mut HashSet<u32>,
+        defined: &HashMap<u32, (usize, Span)>,
     ) {
         let mut chosen: Vec<usize> = Vec::new();
         for sel in &ex.rules {
@@ -512,8 +518,10 @@ impl<'c> Lowerer<'c> {
                     chosen.push(i);
                 }
             }
+            // A rule that is defined but did not compile has its own error already.
             if let ast::RuleSelector::Id(id) = sel
                 && chosen.len() == before
+                && !defined.contains_key(&id.value)
             {
                 self.error(
                     file,
@@ -551,6 +559,16 @@ impl<'c> Lowerer<'c> {
                 }
             }
         }
+    }
+}
+
+/// `!= N` is the negation of `== N`, as `!= "s"` is of `== "s"`: true when no
+/// value equals N, a missing or non-numeric value included. Returns the
+/// operator to compile and whether to flip the negation.
+fn eq_for_ne(op: &Operator) -> (Operator, bool) {
+    match op {
+        Operator::Compare(ast::CmpOp::Ne, n) => (Operator::Compare(ast::CmpOp::Eq, n.clone()), true),
+        other => (other.clone(), false),
     }
 }
 

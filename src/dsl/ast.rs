@@ -443,13 +443,22 @@ impl Cidr {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        match (self.addr, ip) {
+        // A network written in IPv4-mapped form (`::ffff:10.0.0.0/104`) is the
+        // IPv4 network it maps.
+        let this = match self.addr {
+            IpAddr::V6(v6) if self.prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => Cidr { addr: IpAddr::V4(v4), prefix: self.prefix - 96 },
+                None => *self,
+            },
+            _ => *self,
+        };
+        match (this.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) };
+                let mask = if this.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(this.prefix.min(32))) };
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix.min(128))) };
+                let mask = if this.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(this.prefix.min(128))) };
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,

@@ -92,7 +92,12 @@ pub(crate) fn parse_file(source: &SourceFile) -> (File, Vec<RuleError>) {
 
 /// Like [`parse_file`], also returning the comments, in order.
 pub(crate) fn parse_file_with_comments(source: &SourceFile) -> (File, Vec<Comment>, Vec<RuleError>) {
-    let parser = Parser { len: source.text().len(), text: source.text(), comments: Default::default() };
+    let parser = Parser {
+        len: source.text().len(),
+        text: source.text(),
+        comments: Default::default(),
+        depth: Default::default(),
+    };
     let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut rest = source.text();
@@ -128,7 +133,12 @@ pub(crate) fn parse_file_with_comments(source: &SourceFile) -> (File, Vec<Commen
 
 /// Parses a standalone `when` expression (used by the engine config and tests).
 pub(crate) fn parse_expr(source: &SourceFile) -> Result<Expr, RuleError> {
-    let parser = Parser { len: source.text().len(), text: source.text(), comments: Default::default() };
+    let parser = Parser {
+        len: source.text().len(),
+        text: source.text(),
+        comments: Default::default(),
+        depth: Default::default(),
+    };
     let result = parser.sp(source.text()).and_then(|(r, ())| parser.expr(r)).and_then(|(r, e)| {
         let (r, ()) = parser.sp(r)?;
         if r.is_empty() { Ok((r, e)) } else { fail(r, word_len(r), "unexpected text after the expression") }
@@ -181,7 +191,13 @@ struct Parser<'t> {
     text: &'t str,
     /// Comments seen, by offset (the parser may skip the same whitespace twice).
     comments: std::cell::RefCell<std::collections::BTreeMap<u32, Comment>>,
+    /// Current nesting of `(` and `not` in expressions.
+    depth: std::cell::Cell<usize>,
 }
+
+/// Deepest nesting of parentheses and `not` in an expression: far more than
+/// any real rule needs, far less than what would exhaust a thread's stack.
+const MAX_NESTING: usize = 64;
 
 impl Parser<'_> {
     fn span(&self, start: &str, end: &str) -> Span {
@@ -265,7 +281,8 @@ impl Parser<'_> {
     fn signed<'a>(&self, i: &'a str) -> PResult<'a, Spanned<i64>> {
         let (r, minus) = opt(char('-'))(i)?;
         let (rest, n) = self.unsigned::<u64>(r, "a comparison")?;
-        let value = if minus.is_some() { i64::try_from(n.value).map(|v| -v) } else { i64::try_from(n.value) };
+        let magnitude = i128::from(n.value);
+        let value = i64::try_from(if minus.is_some() { -magnitude } else { magnitude });
         match value {
             Ok(v) => Ok((rest, Spanned::new(v, self.span(i, rest)))),
             Err(_) => fail(i, i.len() - rest.len(), "number is too large"),
@@ -485,8 +502,11 @@ impl Parser<'_> {
             "match" => {
                 duplicate(rule.matcher.is_some())?;
                 let (r2, negated) = self.opt_not(r)?;
-                let (r2, op) = self.operator(r2)?;
-                rule.matcher = Some(Spanned::new(Match { negated, op }, self.span(i, r2)));
+                let (r2, (op, neg_eq)) = self.operator_neg(r2)?;
+                if negated && neg_eq {
+                    return fail(r, r.len() - r2.len(), "`not` and `!=` together; write `==`");
+                }
+                rule.matcher = Some(Spanned::new(Match { negated: negated || neg_eq, op }, self.span(i, r2)));
                 Ok((r2, ()))
             }
             "when" => {
@@ -555,6 +575,10 @@ impl Parser<'_> {
             match r.strip_prefix(',') {
                 Some(r) => {
                     let (r, ()) = self.sp(r)?;
+                    if r.starts_with(']') {
+                        // A trailing comma closes a bracketed list.
+                        return Ok((r, out));
+                    }
                     let (r, next) = item(r)?;
                     out.push(next);
                     i = r;
@@ -630,16 +654,6 @@ impl Parser<'_> {
     }
 
     /// An operator; the bool is true when it was written `!= "x"` (negated equals).
-    fn operator<'a>(&self, i: &'a str) -> PResult<'a, Operator> {
-        self.operator_neg(i).and_then(|(r, (op, neg))| {
-            if neg {
-                fail(i, 2, "`!=` with a string is only allowed in `when` conditions; write `match not equals \"...\"`")
-            } else {
-                Ok((r, op))
-            }
-        })
-    }
-
     fn operator_neg<'a>(&self, i: &'a str) -> PResult<'a, (Operator, bool)> {
         for (sym, op) in [
             ("==", CmpOp::Eq),
@@ -869,15 +883,26 @@ impl Parser<'_> {
         Ok((i, if word == "or" { Expr::Or(parts) } else { Expr::And(parts) }))
     }
 
+    /// Runs `f` one nesting level deeper; too deep is an error, not a stack overflow.
+    fn nested<'a, T>(&self, i: &'a str, f: impl FnOnce() -> PResult<'a, T>) -> PResult<'a, T> {
+        if self.depth.get() >= MAX_NESTING {
+            return fail(i, 1, format!("expression nested more than {MAX_NESTING} levels deep"));
+        }
+        self.depth.set(self.depth.get() + 1);
+        let result = f();
+        self.depth.set(self.depth.get() - 1);
+        result
+    }
+
     fn unary<'a>(&self, i: &'a str) -> PResult<'a, Expr> {
         if self.at_keyword(i, "not") {
             let (r, ()) = self.sp(&i[3..])?;
-            let (r, e) = self.unary(r)?;
+            let (r, e) = self.nested(i, || self.unary(r))?;
             return Ok((r, Expr::Not(Box::new(e))));
         }
         if let Some(r) = i.strip_prefix('(') {
             let (r, ()) = self.sp(r)?;
-            let (r, e) = self.expr(r)?;
+            let (r, e) = self.nested(i, || self.expr(r))?;
             let (r, ()) = self.sp(r)?;
             return match r.strip_prefix(')') {
                 Some(r) => Ok((r, e)),
@@ -1074,6 +1099,18 @@ exclude tag attack-xss
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
         assert!(Cidr { addr: "0.0.0.0".parse().unwrap(), prefix: 0 }.contains("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_extreme_numbers_parse() {
+        let deep = format!("rule 1 {{ severity notice when {}body_error{} }}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(one_error(&deep), "t.rules:1:95: error: expression nested more than 64 levels deep");
+        let nots = format!("rule 1 {{ severity notice when {}body_error }}", "not ".repeat(20000));
+        assert!(one_error(&nots).contains("nested more than 64 levels deep"));
+        let ok = format!("rule 1 {{ severity notice when {}body_error{} }}", "(".repeat(60), ")".repeat(60));
+        assert!(parse(&ok).1.is_empty());
+        let (_, errors) = parse("rule 1 { severity notice when args == -9223372036854775808 }");
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

@@ -103,12 +103,13 @@ impl Transaction {
     }
 }
 
-/// Evaluates the conditions of conditional exclusions that can be known now.
+/// Evaluates the conditions of conditional exclusions with the data known at
+/// the start of this phase. They apply to the hits of this phase: a condition
+/// on `args` sees the query arguments in the headers phase and every argument
+/// in the body phase.
 fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
     for (i, ex) in rs.program.exclusions.iter().enumerate() {
-        if ex.when.phase() <= phase {
-            res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
-        }
+        res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
     }
 }
 

@@ -5,7 +5,7 @@
 //! transform length
 //! ```
 //! - `abc` is `3`; the empty value is `0`. Bytes are counted, not characters
-//!   (`é` is `2`). Compare numerically with an operator such as `gt`.
+//!   (`é` is `2`). Compare numerically with an operator such as `>`.
 //!
 //! # Edge cases
 //! - Always writes (`true`), even where the text equals the input (`1`).

@@ -39,9 +39,7 @@ pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) 
             cmp.holds(v, *n).then_some((0, value.len()))
         }
         OpIr::Length(cmp, n) => cmp.holds(value.len() as u64, *n).then_some((0, value.len())),
-        OpIr::DetectSqli => {
-            sqli::detect_sqli(&value[..value.len().min(SQLI_MAX_BYTES)]).then_some((0, value.len()))
-        }
+        OpIr::DetectSqli => sqli::detect_sqli(&value[..value.len().min(SQLI_MAX_BYTES)]).then_some((0, value.len())),
         OpIr::DetectXss => libinjectionrs::detect_xss(value).is_injection().then_some((0, value.len())),
         OpIr::InvalidUtf8 => std::str::from_utf8(value).err().map(|e| (e.valid_up_to(), value.len())),
         OpIr::InvalidUrlEncoding => crate::request::percent::has_invalid_percent(value).then_some((0, value.len())),

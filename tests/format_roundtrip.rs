@@ -185,18 +185,23 @@ fn arb_operator() -> impl Strategy<Value = Operator> {
     ]
 }
 
+/// `not` cannot be combined with `!=` (the parser rejects the double negation).
+fn negation_allowed(negated: bool, op: &Operator) -> bool {
+    negated && !matches!(op, Operator::Compare(CmpOp::Ne, _))
+}
+
 /// `subject [not] operator`; `count(...)` only with a number comparison.
 fn arb_condition() -> impl Strategy<Value = Condition> {
     prop_oneof![
         3 => (arb_target(), any::<bool>(), arb_operator()).prop_map(|(target, negated, op)| Condition {
             subject: Subject::Values(target),
-            negated,
+            negated: negation_allowed(negated, &op),
             op,
             span: Span::default(),
         }),
         1 => (arb_target(), any::<bool>(), arb_cmp(), arb_i64()).prop_map(|(target, negated, cmp, n)| Condition {
             subject: Subject::Count(target),
-            negated,
+            negated: negated && cmp != CmpOp::Ne,
             op: Operator::Compare(cmp, at(n)),
             span: Span::default(),
         }),
@@ -255,7 +260,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             tags: tags.into_iter().map(at).collect(),
             inspect: inspect.map(at),
             transform: transform.map(|list| at(list.into_iter().map(at).collect())),
-            matcher: matcher.map(|(negated, op)| at(Match { negated, op })),
+            matcher: matcher.map(|(negated, op)| at(Match { negated: negation_allowed(negated, &op), op })),
             when: when.map(at),
             action: action.map(at),
             ..Rule::new(id)

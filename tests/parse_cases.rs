@@ -28,6 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -125,8 +126,10 @@ fn parse_cases() {
             }
         }
     }
+    // Written to the real stderr, past the test harness's capture, so that
+    // known engine bugs stay visible in every run.
     for s in &skipped {
-        eprintln!("skipped (known engine bug): {s}");
+        let _ = writeln!(std::io::stderr(), "skipped (known engine bug): {s}");
     }
     if !failures.is_empty() {
         panic!("{} parse case failure(s) ({ran} cases run):\n\n{}\n", failures.len(), failures.join("\n\n"));
@@ -135,7 +138,7 @@ fn parse_cases() {
     if let Some(f) = &filter {
         assert!(ran > 0, "RAMPART_CASE={f:?} matches no parse case");
     }
-    eprintln!("parse cases: {} passed, {} skipped", ran - skipped.len(), skipped.len());
+    let _ = writeln!(std::io::stderr(), "parse cases: {} passed, {} skipped", ran - skipped.len(), skipped.len());
 }
 
 /// The `*.toml` files of a folder, sorted; fails when there are none.
@@ -150,10 +153,15 @@ fn case_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Reads one case file and checks what serde cannot.
+/// Reads one case file.
 fn load(path: &Path) -> Result<Vec<Case>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let file: CaseFile = toml::from_str(&text).map_err(|e| format!("invalid case file: {e}"))?;
+    parse_case_file(&text)
+}
+
+/// Parses the text of a case file and checks what serde cannot.
+fn parse_case_file(text: &str) -> Result<Vec<Case>, String> {
+    let file: CaseFile = toml::from_str(text).map_err(|e| format!("invalid case file: {e}"))?;
     if file.case.is_empty() {
         return Err("no [[case]] tables".to_owned());
     }
@@ -244,7 +252,7 @@ fn run(case: &Case) -> Result<(), String> {
                 actual.push(format!("errors: {}", errors.len()));
             }
             if case.help.is_some() {
-                actual.push(format!("help: {}", first.help().unwrap_or("(none)")));
+                actual.push(format!("help: {}", clean(first.help().unwrap_or("(none)"))));
             }
             if case.display.is_some() {
                 actual.push("display:".to_owned());
@@ -279,7 +287,7 @@ fn all_errors(errors: &RuleErrors, clean: &dyn Fn(&str) -> String) -> Vec<String
         .errors()
         .iter()
         .map(|e| match e.help() {
-            Some(h) => format!("error: {} (help: {h})", clean(&e.short())),
+            Some(h) => format!("error: {} (help: {})", clean(&e.short()), clean(h)),
             None => format!("error: {}", clean(&e.short())),
         })
         .collect()
@@ -292,8 +300,7 @@ fn diff(expected: &[String], actual: &[String]) -> String {
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] =
-                if expected[i] == actual[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if expected[i] == actual[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
     let mut out = String::from("  --- expected\n  +++ actual\n");
@@ -312,4 +319,18 @@ fn diff(expected: &[String], actual: &[String]) -> String {
         }
     }
     out.trim_end().to_owned()
+}
+
+#[test]
+fn case_files_reject_unknown_keys_and_missing_cases() {
+    let unknown = "[[case]]\nname = \"x\"\nrules = \"\"\nok = true\nerorr = \"typo\"\n";
+    assert!(parse_case_file(unknown).is_err_and(|e| e.contains("unknown field `erorr`")));
+    let unknown_source_key = "[[case]]\nname = \"x\"\nsources = [{ name = \"a\", txt = \"\" }]\nok = true\n";
+    assert!(parse_case_file(unknown_source_key).is_err_and(|e| e.contains("unknown field `txt`")));
+    assert!(parse_case_file("").is_err(), "a file without cases");
+    assert!(parse_case_file("case = []").is_err_and(|e| e.contains("no [[case]]")));
+    let both = "[[case]]\nname = \"x\"\nrules = \"\"\nok = true\nerror = \"e\"\n";
+    assert!(parse_case_file(both).is_err_and(|e| e.contains("exactly one of")));
+    let twice = "[[case]]\nname = \"x\"\nrules = \"\"\nok = true\n[[case]]\nname = \"x\"\nrules = \"\"\nok = true\n";
+    assert!(parse_case_file(twice).is_err_and(|e| e.contains("duplicate case name")));
 }

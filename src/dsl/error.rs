@@ -219,13 +219,15 @@ impl fmt::Display for RuleErrors {
 
 impl std::error::Error for RuleErrors {}
 
-/// The closest of `candidates` to `word` within edit distance 2, for
-/// "did you mean" hints.
+/// The closest of `candidates` to `word`, for "did you mean" hints: within
+/// edit distance 2, or 1 for words of three characters or fewer (so `rx` does
+/// not suggest `in`).
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = if word.chars().count() <= 3 { 1 } else { 2 };
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, _)| d <= 2)
+        .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

@@ -503,7 +503,7 @@ impl Parser<'_> {
                 duplicate(rule.matcher.is_some())?;
                 let (r2, negated) = self.opt_not(r)?;
                 let (r2, (op, neg_eq)) = self.operator_neg(r2)?;
-                if negated && neg_eq {
+                if negated && (neg_eq || matches!(op, Operator::Compare(CmpOp::Ne, _))) {
                     return fail(r, r.len() - r2.len(), "`not` and `!=` together; write `==`");
                 }
                 rule.matcher = Some(Spanned::new(Match { negated: negated || neg_eq, op }, self.span(i, r2)));
@@ -929,7 +929,7 @@ impl Parser<'_> {
         let (r, ()) = self.sp(r)?;
         let (r, negated) = self.opt_not(r)?;
         let (r, (op, neg_eq)) = self.operator_neg(r)?;
-        if negated && neg_eq {
+        if negated && (neg_eq || matches!(op, Operator::Compare(CmpOp::Ne, _))) {
             return fail(i, i.len() - r.len(), "`not` and `!=` together; write `==`");
         }
         Ok((r, Expr::Cond(Condition { subject, negated: negated || neg_eq, op, span: self.span(i, r) })))

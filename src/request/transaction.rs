@@ -235,7 +235,12 @@ impl RequestData {
             BodyKind::Xml | BodyKind::Other => None,
         };
         self.body = body;
-        if let Some(status) = status {
+        if let Some(mut status) = status {
+            if self.limit == Some(Limit::BodyBytes) {
+                // The body was cut at the limit, so its end is missing by design:
+                // that is `limit_exceeded` (already set), not a malformed body.
+                status.error = None;
+            }
             let json_or_parts = matches!(kind, BodyKind::Json | BodyKind::Multipart);
             self.absorb(status, json_or_parts);
         }
@@ -389,6 +394,7 @@ impl Transaction {
 
         // Split the target: [scheme://authority]path[?query][#fragment].
         let mut rest = uri;
+        let mut absolute_without_path = false;
         if let Some(pos) = rest.windows(3).position(|w| w == b"://") {
             let scheme = &rest[..pos];
             if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
@@ -405,6 +411,12 @@ impl Transaction {
                 req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
                 req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
                 rest = &after[end..];
+                // An absolute target without a path names the root (RFC 9110 4.2.3).
+                if !rest.starts_with(b"/") {
+                    req.tmp.clear();
+                    req.tmp.push(b'/');
+                    absolute_without_path = true;
+                }
             }
         }
         let rest = rest.iter().position(|&b| b == b'#').map_or(rest, |h| &rest[..h]);
@@ -416,7 +428,9 @@ impl Transaction {
             req.set_scalar(Source::Query, q);
         }
         // The path: percent-decoded (`+` stays), then `.` and `..` resolved.
-        req.tmp.clear();
+        if !absolute_without_path {
+            req.tmp.clear();
+        }
         if !percent::percent_decode_into(raw_path, false, &mut req.tmp) {
             req.encoding_error = true;
         }

@@ -20,12 +20,13 @@
 //! let verdict = tx.evaluate(Phase::RequestBody, &mut scratch);
 //! assert_eq!(verdict.action(), Action::Block);
 //! ```
-#![deny(unsafe_code)]
+#![deny(unsafe_code)] // src/ffi/mod.rs, the C ABI, is the one module allowed `unsafe`
 #![deny(missing_docs)]
 
 mod compile;
 pub mod dsl;
 mod eval;
+pub mod ffi;
 mod request;
 pub mod transform;
 

@@ -4,47 +4,15 @@
 //! Each test works in its own temporary folder and runs the binary there, so
 //! error messages name files relatively (`a.rules:3:5: error: ...`).
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Filter, TempDir};
 use rampart::{Config, Ruleset};
 use serde_json::Value;
-
-/// A temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let clean: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("rampart-cli-{}-{n}-{clean}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
-        }
-        fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs `rampart ARGS` in `dir`.
 fn rampart(dir: &Path, args: &[&str]) -> Output {
@@ -72,7 +40,7 @@ fn show(args: &[&str], out: &Output) -> String {
 
 #[test]
 fn check_accepts_the_default_rules_and_prints_the_rule_count() {
-    let dir = TempDir::new("check-default");
+    let dir = TempDir::new("cli", "check-default");
     let args = ["check"];
     let out = rampart(&dir.0, &args);
     assert_eq!(out.status.code(), Some(0), "{}", show(&args, &out));
@@ -86,7 +54,7 @@ fn check_accepts_the_default_rules_and_prints_the_rule_count() {
 
 #[test]
 fn check_with_paranoia_counts_the_rules_of_that_level() {
-    let dir = TempDir::new("check-paranoia");
+    let dir = TempDir::new("cli", "check-paranoia");
     let args = ["check", "--paranoia", "3", "-v"];
     let out = rampart(&dir.0, &args);
     assert_eq!(out.status.code(), Some(0), "{}", show(&args, &out));
@@ -104,7 +72,7 @@ fn check_with_paranoia_counts_the_rules_of_that_level() {
 
 #[test]
 fn check_accepts_rule_files_and_a_config() {
-    let dir = TempDir::new("check-files");
+    let dir = TempDir::new("cli", "check-files");
     dir.write("a.rules", "rule 1 { severity notice inspect args match contains \"x\" }\ninclude \"sub/b.rules\"\n");
     dir.write("sub/b.rules", "rule 2 {\n    when   method == \"TRACE\"\n    action deny 405\n}\n");
     let args = ["check", "a.rules"];
@@ -123,7 +91,7 @@ fn check_accepts_rule_files_and_a_config() {
 
 #[test]
 fn check_rejects_a_broken_config() {
-    let dir = TempDir::new("check-bad-config");
+    let dir = TempDir::new("cli", "check-bad-config");
     dir.write("rampart.toml", "[engine]\nmode = \"block\"\nparanoya = 2\n");
     let args = ["check", "--config", "rampart.toml"];
     let out = rampart(&dir.0, &args);
@@ -146,7 +114,7 @@ fn check_rejects_a_broken_config() {
 
 #[test]
 fn check_reports_every_error_with_a_count() {
-    let dir = TempDir::new("check-several");
+    let dir = TempDir::new("cli", "check-several");
     dir.write(
         "x.rules",
         "rule 1 {\n    transform url_decod\n    match contains \"x\"\n}\nrule 2 \"No test\" {\n    severity notice\n}\n",
@@ -163,7 +131,7 @@ fn check_reports_every_error_with_a_count() {
 
 #[test]
 fn usage_errors_exit_with_2() {
-    let dir = TempDir::new("usage");
+    let dir = TempDir::new("cli", "usage");
     for args in [&["frobnicate"][..], &["check", "--paranoia", "7"], &["fmt"], &["scan"], &[]] {
         let out = rampart(&dir.0, args);
         assert_eq!(out.status.code(), Some(2), "{}", show(args, &out));
@@ -185,15 +153,8 @@ struct ErrorCase {
 /// The cases of tests/cases/parse with a `display` (and no `skip` and no
 /// inline `sources`, which the CLI cannot express).
 fn display_cases() -> Vec<ErrorCase> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/parse");
-    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("readable directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
     let mut out = Vec::new();
-    for path in paths {
+    for path in common::case_files(&common::cases_dir("parse")) {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let table: toml::Table = fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
@@ -232,18 +193,18 @@ fn display_cases() -> Vec<ErrorCase> {
 
 #[test]
 fn check_shows_place_source_line_and_caret_for_every_mistake_class() {
-    let filter = std::env::var("RAMPART_CASE").ok().filter(|f| !f.is_empty());
+    let filter = Filter::from_env();
     let cases = display_cases();
     let classes: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.file.as_str()).collect();
     assert!(classes.len() >= 10, "only {} parse case files have `display` cases: {classes:?}", classes.len());
     let mut failures = Vec::new();
     let mut ran = 0;
     for case in &cases {
-        if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
+        if !filter.runs(&case.name) {
             continue;
         }
         ran += 1;
-        let dir = TempDir::new(&case.name);
+        let dir = TempDir::new("cli", &case.name);
         for (name, body) in &case.files {
             dir.write(name, body);
         }
@@ -282,9 +243,7 @@ fn check_shows_place_source_line_and_caret_for_every_mistake_class() {
         }
     }
     assert!(failures.is_empty(), "{} failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
-    if let Some(f) = &filter {
-        assert!(ran > 0, "RAMPART_CASE={f:?} matches no display case");
-    }
+    filter.assert_ran(ran, "display");
 }
 
 const MESSY: &str = r#"# Site rules.
@@ -297,7 +256,7 @@ exclude rule 1 for args["q"] when path == "/s" and not (client_ip in [10.0.0.0/8
 
 #[test]
 fn fmt_prints_canonical_text_that_checks_and_is_a_fixed_point() {
-    let dir = TempDir::new("fmt");
+    let dir = TempDir::new("cli", "fmt");
     dir.write("messy.rules", MESSY);
     let args = ["fmt", "messy.rules"];
     let out = rampart(&dir.0, &args);
@@ -339,7 +298,7 @@ exclude rule 1 for args["q"] when path == "/s" and not (client_ip in [10.0.0.0/8
 
 #[test]
 fn fmt_keeps_the_meaning_of_the_default_rules() {
-    let dir = TempDir::new("fmt-default");
+    let dir = TempDir::new("cli", "fmt-default");
     let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/core");
     let mut names: Vec<String> = fs::read_dir(&core)
         .expect("rules/core exists")
@@ -372,7 +331,7 @@ fn fmt_keeps_the_meaning_of_the_default_rules() {
 
 #[test]
 fn fmt_write_rewrites_the_file_in_place() {
-    let dir = TempDir::new("fmt-write");
+    let dir = TempDir::new("cli", "fmt-write");
     let path = dir.write("messy.rules", MESSY);
     let args = ["fmt", "messy.rules"];
     let printed = text(&rampart(&dir.0, &args).stdout);
@@ -393,7 +352,7 @@ fn fmt_write_rewrites_the_file_in_place() {
 
 #[test]
 fn fmt_leaves_files_with_syntax_errors_alone() {
-    let dir = TempDir::new("fmt-broken");
+    let dir = TempDir::new("cli", "fmt-broken");
     let broken = "rule 1 {\n    severty critical\n}\n";
     let path = dir.write("broken.rules", broken);
     let args = ["fmt", "--write", "broken.rules"];
@@ -433,7 +392,7 @@ fn corpus() -> Vec<Value> {
 
 #[test]
 fn scan_prints_a_json_summary_and_writes_one_line_per_request() {
-    let dir = TempDir::new("scan");
+    let dir = TempDir::new("cli", "scan");
     let records = corpus();
     let jsonl: String = records.iter().map(|r| format!("{r}\n")).collect();
     dir.write("corpus.jsonl", &jsonl);
@@ -503,7 +462,7 @@ fn scan_prints_a_json_summary_and_writes_one_line_per_request() {
 
 #[test]
 fn scan_in_detect_mode_still_counts_what_would_block() {
-    let dir = TempDir::new("scan-detect");
+    let dir = TempDir::new("cli", "scan-detect");
     let jsonl: String = corpus().iter().map(|r| format!("{r}\n")).collect();
     dir.write("corpus.jsonl", &jsonl);
     let args = ["scan", "--mode", "detect", "--json", "corpus.jsonl"];

@@ -26,12 +26,11 @@
 //! In messages, the temporary folder is written `$DIR` (for example
 //! `$DIR/main.rules:3:7: error: ...`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::{NamedCase, TempDir};
 use rampart::{Config, RuleErrors, Ruleset};
 use serde::Deserialize;
 
@@ -70,107 +69,26 @@ struct InlineSource {
     text: String,
 }
 
-/// A temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let clean: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("rampart-parse-{}-{n}-{clean}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        TempDir(dir)
+impl NamedCase for Case {
+    fn name(&self) -> &str {
+        &self.name
     }
-}
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+    fn skip(&self) -> Option<&str> {
+        self.skip.as_deref()
     }
 }
 
 #[test]
 fn parse_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/parse");
-    let filter = std::env::var("RAMPART_CASE").ok().filter(|f| !f.is_empty());
-    let files = case_files(&dir);
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    let (mut ran, mut total) = (0, 0);
-    for path in &files {
-        let file = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
-        let cases = match load(path) {
-            Ok(cases) => cases,
-            Err(e) => {
-                failures.push(format!("{file}: {e}"));
-                continue;
-            }
-        };
-        total += cases.len();
-        for case in cases {
-            if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
-                continue;
-            }
-            ran += 1;
-            let outcome = run(&case);
-            match (&case.skip, outcome) {
-                (None, Ok(())) => {}
-                (None, Err(diff)) => failures.push(format!("{file}: case `{}`\n{diff}", case.name)),
-                (Some(reason), Err(_)) => skipped.push(format!("{file}: case `{}`: {reason}", case.name)),
-                (Some(reason), Ok(())) => failures.push(format!(
-                    "{file}: case `{}` is marked skip ({reason}) but passes now: remove the `skip`",
-                    case.name
-                )),
-            }
-        }
-    }
-    // Written to the real stderr, past the test harness's capture, so that
-    // known engine bugs stay visible in every run.
-    for s in &skipped {
-        let _ = writeln!(std::io::stderr(), "skipped (known engine bug): {s}");
-    }
-    if !failures.is_empty() {
-        panic!("{} parse case failure(s) ({ran} cases run):\n\n{}\n", failures.len(), failures.join("\n\n"));
-    }
-    assert!(total > 0, "no parse cases in {}", dir.display());
-    if let Some(f) = &filter {
-        assert!(ran > 0, "RAMPART_CASE={f:?} matches no parse case");
-    }
-    let _ = writeln!(std::io::stderr(), "parse cases: {} passed, {} skipped", ran - skipped.len(), skipped.len());
-}
-
-/// The `*.toml` files of a folder, sorted; fails when there are none.
-fn case_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no case files in {}", dir.display());
-    files
-}
-
-/// Reads one case file.
-fn load(path: &Path) -> Result<Vec<Case>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    parse_case_file(&text)
+    common::run_cases("parse", &common::cases_dir("parse"), parse_case_file, Vec::as_slice, |_, case| run(case));
 }
 
 /// Parses the text of a case file and checks what serde cannot.
 fn parse_case_file(text: &str) -> Result<Vec<Case>, String> {
     let file: CaseFile = toml::from_str(text).map_err(|e| format!("invalid case file: {e}"))?;
-    if file.case.is_empty() {
-        return Err("no [[case]] tables".to_owned());
-    }
-    let mut names = BTreeSet::new();
-    for case in &file.case {
+    common::check_cases(&file.case, |case| {
         let name = &case.name;
-        if !names.insert(name.clone()) {
-            return Err(format!("duplicate case name `{name}`"));
-        }
         match (case.ok, &case.error) {
             (Some(true), None) => {
                 if case.errors.is_some() || case.help.is_some() || case.display.is_some() {
@@ -190,32 +108,26 @@ fn parse_case_file(text: &str) -> Result<Vec<Case>, String> {
         if !case.files.is_empty() && case.load.is_empty() && case.config.is_none() && case.rules.is_none() {
             return Err(format!("case `{name}`: `files` that nothing loads"));
         }
-    }
+        Ok(())
+    })?;
     Ok(file.case)
 }
 
 /// Builds the case's rule set; on a mismatch returns the diff to print.
 fn run(case: &Case) -> Result<(), String> {
-    let temp = TempDir::new(&case.name);
-    let dir = temp.0.clone();
+    let dir = TempDir::new("parse", &case.name);
     for (name, text) in &case.files {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        dir.try_write(name, text)?;
     }
     let mut builder = Ruleset::builder();
     if let Some(config) = &case.config {
-        let path = dir.join("rampart.toml");
-        fs::write(&path, config).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        builder.config_file(&path);
+        builder.config_file(&dir.try_write("rampart.toml", config)?);
     }
     if let Some(p) = case.paranoia {
         builder.configure(Config::new().paranoia(p));
     }
     for name in &case.load {
-        builder.file(dir.join(name));
+        builder.file(dir.path(name));
     }
     if let Some(text) = &case.rules {
         builder.source("a.rules", text.as_str());
@@ -224,7 +136,7 @@ fn run(case: &Case) -> Result<(), String> {
         builder.source(s.name.as_str(), s.text.as_str());
     }
     let result = builder.build();
-    let dir_text = dir.display().to_string();
+    let dir_text = dir.0.display().to_string();
     let clean = |s: &str| s.replace(&dir_text, "$DIR");
 
     let mut expected = Vec::new();
@@ -264,7 +176,7 @@ fn run(case: &Case) -> Result<(), String> {
             }
         }
     }
-    if expected == actual { Ok(()) } else { Err(diff(&expected, &actual)) }
+    if expected == actual { Ok(()) } else { Err(common::diff(&expected, &actual)) }
 }
 
 fn expected_lines(case: &Case) -> Vec<String> {
@@ -291,34 +203,6 @@ fn all_errors(errors: &RuleErrors, clean: &dyn Fn(&str) -> String) -> Vec<String
             None => format!("error: {}", clean(&e.short())),
         })
         .collect()
-}
-
-/// A line diff: `-` expected only, `+` actual only, ` ` both (longest common
-/// subsequence, fine for the few lines compared here).
-fn diff(expected: &[String], actual: &[String]) -> String {
-    let (n, m) = (expected.len(), actual.len());
-    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if expected[i] == actual[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let mut out = String::from("  --- expected\n  +++ actual\n");
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && expected[i] == actual[j] {
-            out.push_str(&format!("    {}\n", expected[i]));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("  - {}\n", expected[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("  + {}\n", actual[j]));
-            j += 1;
-        }
-    }
-    out.trim_end().to_owned()
 }
 
 #[test]

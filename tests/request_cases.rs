@@ -39,12 +39,12 @@
 //! transaction and scratch reused across all cases (`reset_with`), which must
 //! give the same outcome.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use common::{NamedCase, parse_bytes};
 use rampart::{Config, LimitAction, Mode, Phase, Ruleset, Scratch, Transaction};
 use serde::Deserialize;
 
@@ -121,6 +121,16 @@ struct Expect {
     body_error: Option<bool>,
 }
 
+impl NamedCase for Case {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn skip(&self) -> Option<&str> {
+        self.skip.as_deref()
+    }
+}
+
 /// What evaluating a request gave.
 #[derive(Clone, Debug, PartialEq)]
 struct Outcome {
@@ -149,96 +159,34 @@ struct Prepared {
 
 #[test]
 fn request_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/requests");
-    let filter = std::env::var("RAMPART_CASE").ok().filter(|f| !f.is_empty());
     let mut rulesets: HashMap<String, Arc<Ruleset>> = HashMap::new();
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    let (mut ran, mut total) = (0, 0);
     // One transaction and scratch reused by every case, to check that reuse
     // (reset, reload) changes nothing.
     let mut reused: Option<(Transaction, Scratch)> = None;
-    for path in &case_files(&dir) {
-        let file = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
-        let cases = match load(path) {
-            Ok(cases) => cases,
-            Err(e) => {
-                failures.push(format!("{file}: {e}"));
-                continue;
+    common::run_cases(
+        "request",
+        &common::cases_dir("requests"),
+        parse_case_file,
+        |file| &file.case,
+        |file, case| {
+            let p = prepare(file, case, &mut rulesets)?;
+            let fresh = evaluate(&p, None);
+            let again = evaluate(&p, Some(&mut reused));
+            if fresh != again {
+                return Err(format!(
+                    "  a reused transaction gives another outcome:\n  fresh:  {fresh:?}\n  reused: {again:?}"
+                ));
             }
-        };
-        total += cases.case.len();
-        for case in &cases.case {
-            if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
-                continue;
-            }
-            ran += 1;
-            let result = prepare(&cases, case, &mut rulesets).and_then(|p| {
-                let fresh = evaluate(&p, None);
-                let again = evaluate(&p, Some(&mut reused));
-                if fresh != again {
-                    return Err(format!(
-                        "  a reused transaction gives another outcome:\n  fresh:  {fresh:?}\n  reused: {again:?}"
-                    ));
-                }
-                check(&case.expect, &fresh)
-            });
-            match (&case.skip, result) {
-                (None, Ok(())) => {}
-                (None, Err(diff)) => failures.push(format!("{file}: case `{}`\n{diff}", case.name)),
-                (Some(reason), Err(_)) => skipped.push(format!("{file}: case `{}`: {reason}", case.name)),
-                (Some(reason), Ok(())) => failures.push(format!(
-                    "{file}: case `{}` is marked skip ({reason}) but passes now: remove the `skip`",
-                    case.name
-                )),
-            }
-        }
-    }
-    // Written to the real stderr, past the test harness's capture, so that
-    // known engine bugs stay visible in every run.
-    for s in &skipped {
-        let _ = writeln!(std::io::stderr(), "skipped (known engine bug): {s}");
-    }
-    if !failures.is_empty() {
-        panic!("{} request case failure(s) ({ran} cases run):\n\n{}\n", failures.len(), failures.join("\n\n"));
-    }
-    assert!(total > 0, "no request cases in {}", dir.display());
-    if let Some(f) = &filter {
-        assert!(ran > 0, "RAMPART_CASE={f:?} matches no request case");
-    }
-    let _ = writeln!(std::io::stderr(), "request cases: {} passed, {} skipped", ran - skipped.len(), skipped.len());
-}
-
-/// The `*.toml` files of a folder, sorted; fails when there are none.
-fn case_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no case files in {}", dir.display());
-    files
-}
-
-/// Reads one case file.
-fn load(path: &Path) -> Result<CaseFile, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    parse_case_file(&text)
+            check(&case.expect, &fresh)
+        },
+    );
 }
 
 /// Parses the text of a case file and checks what serde cannot.
 fn parse_case_file(text: &str) -> Result<CaseFile, String> {
     let file: CaseFile = toml::from_str(text).map_err(|e| format!("invalid case file: {e}"))?;
-    if file.case.is_empty() {
-        return Err("no [[case]] tables".to_owned());
-    }
-    let mut names = BTreeSet::new();
-    for case in &file.case {
+    common::check_cases(&file.case, |case| {
         let name = &case.name;
-        if !names.insert(name.clone()) {
-            return Err(format!("duplicate case name `{name}`"));
-        }
         let e = &case.expect;
         if !["block", "allow", "log"].contains(&e.action.as_str()) {
             return Err(format!("case `{name}`: expect.action must be \"block\", \"allow\" or \"log\""));
@@ -261,7 +209,8 @@ fn parse_case_file(text: &str) -> Result<CaseFile, String> {
         if !has_rules {
             return Err(format!("case `{name}`: no rules (`rules` or `default = true`, here or at the top)"));
         }
-    }
+        Ok(())
+    })?;
     Ok(file)
 }
 
@@ -418,7 +367,7 @@ fn evaluate(p: &Prepared, reused: Option<&mut Option<(Transaction, Scratch)>>) -
         would_block: body.would_block(),
         score: body.score(),
         phase,
-        matches: tx.matches().map(|m| (m.id(), m.field().to_owned(), show_bytes(m.snippet()))).collect(),
+        matches: tx.matches().map(|m| (m.id(), m.field().to_owned(), show_snippet(m.snippet()))).collect(),
         limit: tx.limit_exceeded().map_or("none", |l| l.name()),
         body_error: tx.body_error().is_some(),
     }
@@ -478,7 +427,7 @@ fn check(e: &Expect, o: &Outcome) -> Result<(), String> {
     if expected == actual {
         return Ok(());
     }
-    let mut out = diff(&expected, &actual);
+    let mut out = common::diff(&expected, &actual);
     out.push_str(&format!(
         "\n  outcome: {} (status {}, would_block {}, score {}, blocks after: {}, limit: {}, body_error: {})",
         o.action, o.status, o.would_block, o.score, o.phase, o.limit, o.body_error
@@ -489,67 +438,10 @@ fn check(e: &Expect, o: &Outcome) -> Result<(), String> {
     Err(out)
 }
 
-/// A line diff: `-` expected only, `+` actual only, ` ` both (longest common
-/// subsequence, fine for the few lines compared here).
-fn diff(expected: &[String], actual: &[String]) -> String {
-    let (n, m) = (expected.len(), actual.len());
-    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if expected[i] == actual[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let mut out = String::from("  --- expected\n  +++ actual\n");
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && expected[i] == actual[j] {
-            out.push_str(&format!("    {}\n", expected[i]));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("  - {}\n", expected[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("  + {}\n", actual[j]));
-            j += 1;
-        }
-    }
-    out.trim_end().to_owned()
-}
-
-/// Reads the byte convention of the case files (as tests/transform_cases.rs),
-/// left to right: `\\x` is a backslash followed by `x`; `\xHH` is the byte
-/// 0xHH; `\x` not followed by two hex digits is an error; every other
-/// character stands for its UTF-8 bytes.
-fn parse_bytes(text: &str) -> Result<Vec<u8>, String> {
-    let s = text.as_bytes();
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(b"\\\\x") {
-            out.extend_from_slice(b"\\x");
-            i += 3;
-        } else if s[i..].starts_with(b"\\x") {
-            let hex = s
-                .get(i + 2..i + 4)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    format!("`\\x` at byte {i} needs two hex digits (write `\\\\x` for a backslash and x)")
-                })?;
-            out.push(hex);
-            i += 4;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    Ok(out)
-}
-
-/// Bytes for messages: printable ASCII as is, other bytes as `\xHH`.
-fn show_bytes(bytes: &[u8]) -> String {
+/// Bytes for messages: printable ASCII as is, other bytes and every
+/// backslash as `\xHH`. Plainer than `common::show_bytes`, which keeps a
+/// backslash where it reads back unambiguously; `parse_bytes` reads both.
+fn show_snippet(bytes: &[u8]) -> String {
     bytes
         .iter()
         .map(
@@ -585,5 +477,5 @@ fn byte_convention() {
     assert_eq!(parse_bytes("a\\x00\\xffb").as_deref(), Ok(&b"a\x00\xffb"[..]));
     assert_eq!(parse_bytes("\\\\x41").as_deref(), Ok(&b"\\x41"[..]));
     assert!(parse_bytes("\\xZ1").is_err());
-    assert_eq!(show_bytes(b"a\\\x01"), "a\\x5c\\x01");
+    assert_eq!(show_snippet(b"a\\\x01"), "a\\x5c\\x01");
 }

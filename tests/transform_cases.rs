@@ -4,18 +4,20 @@
 //! - `name`: unique within its file; `RAMPART_CASE=<substring>` runs only the
 //!   cases whose name contains the substring.
 //! - `transform`: a transform name, or an array of names applied in order.
-//! - `input`, `output`: byte strings in the convention of [`parse_bytes`]
-//!   (`\xHH` is a raw byte), documented at the top of every case file.
+//! - `input`, `output`: byte strings in the convention of
+//!   `common::parse_bytes` (`\xHH` is a raw byte), documented at the top of
+//!   every case file.
 //!
 //! A failure names the file and case and shows input, expected and actual
 //! output in the same convention, so they can be pasted back into a file.
 //! When every case runs, each transform must have at least
 //! [`MIN_CASES_PER_TRANSFORM`] single-step cases.
 
+mod common;
+
+use common::{Filter, parse_bytes, show_bytes};
 use rampart::Transform;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::path::{Path, PathBuf};
 
 /// Minimum number of single-transform cases per transform.
 const MIN_CASES_PER_TRANSFORM: usize = 5;
@@ -30,52 +32,40 @@ struct Case {
 
 #[test]
 fn transform_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/transform");
-    let filter = std::env::var("RAMPART_CASE").ok().filter(|f| !f.is_empty());
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no case files in {}", dir.display());
-
+    let filter = Filter::from_env();
     let mut failures = Vec::new();
     let mut ran = 0;
     let mut coverage: BTreeMap<Transform, usize> = BTreeMap::new();
-    for path in &files {
-        let file = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
-        let cases = match load(path) {
-            Ok(cases) => cases,
-            Err(e) => {
-                failures.push(format!("{file}: {e}"));
-                continue;
+    common::for_each_case_file(
+        &common::cases_dir("transform"),
+        &mut failures,
+        parse_case_file,
+        |file, cases, failures| {
+            for case in cases {
+                if let [t] = case.pipeline.as_slice() {
+                    *coverage.entry(*t).or_default() += 1;
+                }
+                if !filter.runs(&case.name) {
+                    continue;
+                }
+                ran += 1;
+                let got = run(&case.pipeline, &case.input);
+                if got != case.output {
+                    let names: Vec<&str> = case.pipeline.iter().map(|t| t.name()).collect();
+                    failures.push(format!(
+                        "{file}: case `{}` (transform {})\n  input:    \"{}\"\n  expected: \"{}\"\n  got:      \"{}\"",
+                        case.name,
+                        names.join(", "),
+                        show_bytes(&case.input),
+                        show_bytes(&case.output),
+                        show_bytes(&got),
+                    ));
+                }
             }
-        };
-        for case in cases {
-            if let [t] = case.pipeline.as_slice() {
-                *coverage.entry(*t).or_default() += 1;
-            }
-            if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
-                continue;
-            }
-            ran += 1;
-            let got = run(&case.pipeline, &case.input);
-            if got != case.output {
-                let names: Vec<&str> = case.pipeline.iter().map(|t| t.name()).collect();
-                failures.push(format!(
-                    "{file}: case `{}` (transform {})\n  input:    \"{}\"\n  expected: \"{}\"\n  got:      \"{}\"",
-                    case.name,
-                    names.join(", "),
-                    show_bytes(&case.input),
-                    show_bytes(&case.output),
-                    show_bytes(&got),
-                ));
-            }
-        }
-    }
+        },
+    );
 
-    if filter.is_none() {
+    if filter.runs_all() {
         for t in Transform::ALL {
             let n = coverage.get(t).copied().unwrap_or(0);
             if n < MIN_CASES_PER_TRANSFORM {
@@ -89,9 +79,7 @@ fn transform_cases() {
     if !failures.is_empty() {
         panic!("{} transform case problem(s) ({ran} cases run):\n\n{}\n", failures.len(), failures.join("\n\n"));
     }
-    if let Some(f) = &filter {
-        assert!(ran > 0, "RAMPART_CASE={f:?} matches no transform case");
-    }
+    filter.assert_ran(ran, "transform");
     eprintln!("transform cases: {ran} passed");
 }
 
@@ -116,9 +104,8 @@ fn run(pipeline: &[Transform], input: &[u8]) -> Vec<u8> {
     value
 }
 
-/// Reads and checks one case file.
-fn load(path: &Path) -> Result<Vec<Case>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+/// Parses and checks the text of one case file.
+fn parse_case_file(text: &str) -> Result<Vec<Case>, String> {
     let table: toml::Table = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
     if let Some(key) = table.keys().find(|k| *k != "case") {
         return Err(format!("unexpected top-level key `{key}`; only [[case]] tables"));
@@ -179,60 +166,6 @@ fn parse_case(item: &toml::Value) -> Result<Case, String> {
     let input = parse_bytes(string("input")?).map_err(|e| with_name(format!("input: {e}")))?;
     let output = parse_bytes(string("output")?).map_err(|e| with_name(format!("output: {e}")))?;
     Ok(Case { name, pipeline, input, output })
-}
-
-/// Reads the byte convention of the case files, left to right:
-/// `\\x` is a backslash followed by `x`; `\xHH` is the byte 0xHH; `\x` not
-/// followed by two hex digits is an error (a typo, most likely); every other
-/// character stands for its UTF-8 bytes.
-fn parse_bytes(text: &str) -> Result<Vec<u8>, String> {
-    let s = text.as_bytes();
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(b"\\\\x") {
-            out.extend_from_slice(b"\\x");
-            i += 3;
-        } else if s[i..].starts_with(b"\\x") {
-            let hex = s
-                .get(i + 2..i + 4)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    format!("`\\x` at byte {i} needs two hex digits (write `\\\\x` for a backslash and x)")
-                })?;
-            out.push(hex);
-            i += 4;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    Ok(out)
-}
-
-/// Writes bytes in the convention [`parse_bytes`] reads: printable ASCII as
-/// is, other bytes as `\xHH`, a backslash before `x` as `\\x`, and a
-/// backslash before another backslash or an escaped byte as `\x5c`.
-fn show_bytes(bytes: &[u8]) -> String {
-    let escaped = |b: u8| !(0x20..0x7f).contains(&b);
-    let mut s = String::new();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match (b, bytes.get(i + 1)) {
-            (b'\\', Some(b'x')) => {
-                s.push_str("\\\\x");
-                i += 2;
-                continue;
-            }
-            (b'\\', Some(&next)) if next == b'\\' || escaped(next) => s.push_str("\\x5c"),
-            _ if escaped(b) => s.push_str(&format!("\\x{b:02x}")),
-            _ => s.push(char::from(b)),
-        }
-        i += 1;
-    }
-    s
 }
 
 #[test]

@@ -1,10 +1,8 @@
 //! Evaluation of one phase: scan every value, decide rules, compute the verdict.
 
-use std::io::Write as _;
-
 use regex_automata::{Input, PatternSet};
 
-use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, Stats, UNSEEN};
+use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN};
 use super::scratch::{Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx};
@@ -311,16 +309,15 @@ fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>,
     res.rule_state[rule as usize] = HIT;
     let start = start.min(t.len());
     let end = end.clamp(start, t.len()).min(start + SNIPPET_MAX);
-    let snippet_start = res.text.len();
-    res.text.extend_from_slice(&t[start..end]);
-    let snippet = ByteRange { start: snippet_start as u32, end: res.text.len() as u32 };
+    let mut snippet = res.text.reserve(end - start);
+    res.text.push(&mut snippet, &t[start..end]);
     res.hits.push(Hit {
         rule,
         source: Some(place.source),
         key: place.key_range,
         offset: start as u32,
         snippet,
-        field: ByteRange::EMPTY,
+        field: TextRange::default(),
         phase: place.phase,
     });
 }
@@ -357,8 +354,8 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
                 source: None,
                 key: ByteRange::EMPTY,
                 offset: 0,
-                snippet: ByteRange::EMPTY,
-                field: ByteRange::EMPTY,
+                snippet: TextRange::default(),
+                field: TextRange::default(),
                 phase,
             });
             (res.hits.len() - 1) as u32
@@ -383,26 +380,28 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
 }
 
 /// Writes `collection["key"]` (key bytes escaped) into `text`.
-fn write_field(text: &mut Vec<u8>, hit: &Hit, req: &RequestData) -> ByteRange {
-    let start = text.len();
-    if let Some(source) = hit.source {
-        text.extend_from_slice(source.field_name().as_bytes());
-        if source.is_keyed() {
-            text.extend_from_slice(b"[\"");
-            for &b in req.fields.get(hit.key) {
-                match b {
-                    b'"' => text.extend_from_slice(b"\\\""),
-                    b'\\' => text.extend_from_slice(b"\\\\"),
-                    0x20..=0x7e => text.push(b),
-                    _ => {
-                        let _ = write!(text, "\\x{b:02x}");
-                    }
+fn write_field(text: &mut StableText, hit: &Hit, req: &RequestData) -> TextRange {
+    let Some(source) = hit.source else { return TextRange::default() };
+    let key = req.fields.get(hit.key);
+    // At most 4 bytes per key byte (`\xNN`), plus the name and `["` `"]`.
+    let mut range = text.reserve(source.field_name().len() + 4 + 4 * key.len());
+    text.push(&mut range, source.field_name().as_bytes());
+    if source.is_keyed() {
+        text.push(&mut range, b"[\"");
+        for &b in key {
+            match b {
+                b'"' => text.push(&mut range, b"\\\""),
+                b'\\' => text.push(&mut range, b"\\\\"),
+                0x20..=0x7e => text.push(&mut range, &[b]),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    text.push(&mut range, &[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
                 }
             }
-            text.extend_from_slice(b"\"]");
         }
+        text.push(&mut range, b"\"]");
     }
-    ByteRange { start: start as u32, end: text.len() as u32 }
+    range
 }
 
 fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verdict {

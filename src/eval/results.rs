@@ -33,6 +33,65 @@ pub struct Stats {
     pub direct_checks: u64,
 }
 
+/// Where bytes sit in a [`StableText`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextRange {
+    chunk: u32,
+    start: u32,
+    end: u32,
+}
+
+/// An arena whose bytes never move until it is cleared: it is a list of
+/// chunks, each filled only up to the capacity it was made with. Views into it
+/// (the field names and snippets a C host reads through `rampart_match`) stay
+/// valid across later evaluations of the same transaction. Chunks are kept
+/// between requests, so a warmed-up arena allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct StableText {
+    chunks: Vec<Vec<u8>>,
+    current: usize,
+}
+
+impl StableText {
+    const CHUNK: usize = 4096;
+
+    pub(crate) fn clear(&mut self) {
+        for c in &mut self.chunks {
+            c.clear();
+        }
+        self.current = 0;
+    }
+
+    /// Makes room for `len` more bytes in one chunk; returns where they go.
+    pub(crate) fn reserve(&mut self, len: usize) -> TextRange {
+        loop {
+            match self.chunks.get(self.current) {
+                Some(c) if c.capacity() - c.len() >= len => break,
+                Some(_) => self.current += 1,
+                None => {
+                    self.chunks.push(Vec::with_capacity(len.max(Self::CHUNK)));
+                    self.current = self.chunks.len() - 1;
+                }
+            }
+        }
+        let at = self.chunks[self.current].len() as u32;
+        TextRange { chunk: self.current as u32, start: at, end: at }
+    }
+
+    /// Appends bytes after a [`StableText::reserve`] for at least their length.
+    pub(crate) fn push(&mut self, range: &mut TextRange, bytes: &[u8]) {
+        let chunk = &mut self.chunks[range.chunk as usize];
+        let room = chunk.capacity() - chunk.len();
+        let bytes = &bytes[..bytes.len().min(room)];
+        chunk.extend_from_slice(bytes);
+        range.end = chunk.len() as u32;
+    }
+
+    pub(crate) fn get(&self, r: TextRange) -> &[u8] {
+        self.chunks.get(r.chunk as usize).and_then(|c| c.get(r.start as usize..r.end as usize)).unwrap_or(&[])
+    }
+}
+
 /// The first hit of a rule (or the decision of a rule without a scan).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hit {
@@ -42,9 +101,9 @@ pub(crate) struct Hit {
     pub(crate) key: ByteRange,
     pub(crate) offset: u32,
     /// In [`Results::text`].
-    pub(crate) snippet: ByteRange,
+    pub(crate) snippet: TextRange,
     /// In [`Results::text`], written when the rule is decided.
-    pub(crate) field: ByteRange,
+    pub(crate) field: TextRange,
     pub(crate) phase: Phase,
 }
 
@@ -55,7 +114,8 @@ pub(crate) struct Results {
     pub(crate) hits: Vec<Hit>,
     /// Indices into `hits` of matched rules, in decision order.
     pub(crate) matched: Vec<u32>,
-    pub(crate) text: Vec<u8>,
+    /// Snippets and field names of hits.
+    pub(crate) text: StableText,
     pub(crate) score: u32,
     pub(crate) deny: Option<u16>,
     pub(crate) allowed: bool,
@@ -88,8 +148,8 @@ impl Results {
         self.verdict = Verdict::default();
     }
 
-    pub(crate) fn text(&self, r: ByteRange) -> &[u8] {
-        self.text.get(r.start as usize..r.end as usize).unwrap_or(&[])
+    pub(crate) fn text(&self, r: TextRange) -> &[u8] {
+        self.text.get(r)
     }
 }
 

@@ -48,6 +48,11 @@ pub(crate) struct Work {
 }
 
 impl Scratch {
+    /// The id of the ruleset this scratch is sized for ([`crate::Ruleset::id`]).
+    pub fn ruleset_id(&self) -> u64 {
+        self.ruleset_id
+    }
+
     pub(crate) fn for_ruleset(rs: &Ruleset) -> Scratch {
         let mut s =
             Scratch { ruleset_id: 0, bufs: Default::default(), cond_bufs: Default::default(), work: Work::default() };

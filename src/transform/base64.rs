@@ -161,11 +161,7 @@ impl<'a> Sextets<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if f(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::run;
 
     #[test]
     fn decode_table() {

@@ -82,11 +82,7 @@ pub(super) fn normalize(input: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if cmd_line(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn cmd_line_table() {
@@ -105,9 +101,6 @@ mod tests {
             (b"\xc3\x89X", b"\xc3\x89x"),
             (b"already normal", b"already normal"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(input), *want, "{name}");
-        }
+        assert_table(cmd_line, cases);
     }
 }

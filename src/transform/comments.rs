@@ -134,11 +134,7 @@ pub(super) fn remove_markers(input: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if f(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn replace_comments_table() {
@@ -156,10 +152,7 @@ mod tests {
             (b"/*", b" "),
             (b"\xff/*\xff*/\xff", b"\xff \xff"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(replace_comments, input), *want, "{name}");
-        }
+        assert_table(replace_comments, cases);
     }
 
     #[test]
@@ -183,10 +176,7 @@ mod tests {
             (b"a-->b", b"a"),
             (b"a*/b", b"a*/b"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(remove_comments, input), *want, "{name}");
-        }
+        assert_table(remove_comments, cases);
     }
 
     #[test]
@@ -206,9 +196,6 @@ mod tests {
             (b"<!-", b"<!-"),
             (b"#\xff#", b"\xff"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(remove_comments_char, input), *want, "{name}");
-        }
+        assert_table(remove_comments_char, cases);
     }
 }

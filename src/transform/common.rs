@@ -1,11 +1,19 @@
-//! Byte helpers shared by the decoders: hex and octal digits, ASCII
-//! whitespace, UTF-8 output and the full-width ASCII fold.
+//! Byte helpers shared by the transforms: hex, decimal and octal digits,
+//! ASCII whitespace, UTF-8 output, the full-width ASCII fold and the loop of
+//! the `\`-escape decoders; and, for the unit tests at the bottom of each
+//! transform's file, [`run`] and [`assert_table`].
 //!
 //! Everything here is total (no panics on short input) and allocation-free
 //! apart from pushing into the caller's buffer.
 
 /// Lowercase hex digits, indexed by nibble.
-pub(super) const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `b` as two lowercase hex digits (`0x3c` is `3c`).
+pub(super) fn push_hex(out: &mut Vec<u8>, b: u8) {
+    out.push(HEX_LOWER[usize::from(b >> 4)]);
+    out.push(HEX_LOWER[usize::from(b & 0xF)]);
+}
 
 /// The value of one ASCII hex digit (either case).
 pub(super) fn hex_val(b: u8) -> Option<u8> {
@@ -36,6 +44,23 @@ pub(super) fn hex4(s: &[u8]) -> Option<u32> {
         ),
         _ => None,
     }
+}
+
+/// The digits at the start of `s` in `radix` (10, or 16 with hex digits of
+/// either case), at most `max` of them: their value and how many there are.
+/// The value saturates at `u32::MAX`, so a huge number stays huge (and
+/// invalid to the caller) without overflow while every digit is still counted.
+pub(super) fn leading_digits(s: &[u8], radix: u32, max: usize) -> (u32, usize) {
+    let mut value: u32 = 0;
+    let mut used = 0;
+    for &b in s.iter().take(max) {
+        let Some(digit) = char::from(b).to_digit(radix) else {
+            break;
+        };
+        value = value.saturating_mul(radix).saturating_add(digit);
+        used += 1;
+    }
+    (value, used)
 }
 
 /// An octal escape body at the start of `s`: up to three octal digits, as many
@@ -79,15 +104,89 @@ pub(super) fn full_width_to_ascii(cp: u32) -> Option<u8> {
     if (0xFF01..=0xFF5E).contains(&cp) { u8::try_from(cp - 0xFEE0).ok() } else { None }
 }
 
+/// Appends the code point of an escape as the decoders that write UTF-8 do
+/// (`js_decode`, `css_decode`): full-width ASCII folded to ASCII, as in
+/// `url_decode_uni`; anything else as UTF-8 by [`push_utf8`] (U+0000 is a NUL
+/// byte; a surrogate or a value above U+10FFFF is U+FFFD).
+pub(super) fn push_code_point(out: &mut Vec<u8>, cp: u32) {
+    match full_width_to_ascii(cp) {
+        Some(b) => out.push(b),
+        None => push_utf8(out, cp),
+    }
+}
+
+/// The loop of the decoders whose escapes are `\` and a body (`js_decode`,
+/// `css_decode`): clears `out`, then copies `input` into it, except that each
+/// `\` followed by at least one byte is decoded by `escape`, which gets the
+/// bytes after the `\`, writes the escape's value into `out` and returns how
+/// many of those bytes it used (at least 1). A `\` at the end is kept.
+pub(super) fn decode_backslash_escapes(input: &[u8], out: &mut Vec<u8>, escape: impl Fn(&[u8], &mut Vec<u8>) -> usize) {
+    out.clear();
+    out.reserve(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match input.get(i + 1) {
+            Some(_) if b == b'\\' => i += 1 + escape(&input[i + 1..], out),
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
 /// Position of `needle` in `hay`. Needles here are 2-4 bytes, so the naive
 /// scan is linear in `hay`.
 pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Test helper: the value a pipeline holds after transform `f`, which is
+/// `input` itself when `f` takes its fast path (returns `false`).
+#[cfg(test)]
+pub(super) fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if f(input, &mut out) { out } else { input.to_vec() }
+}
+
+/// Test helper: asserts that transform `f` turns each input of `cases` into
+/// its output (see [`run`]); a failure names the input, ASCII-escaped.
+#[cfg(test)]
+pub(super) fn assert_table(f: fn(&[u8], &mut Vec<u8>) -> bool, cases: &[(&[u8], &[u8])]) {
+    for (input, want) in cases {
+        assert_eq!(run(f, input), *want, "{}", input.escape_ascii());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leading_digits_counts_every_digit_and_saturates() {
+        assert_eq!(leading_digits(b"", 16, 6), (0, 0));
+        assert_eq!(leading_digits(b"6a avascript", 16, 6), (0x6a, 2));
+        assert_eq!(leading_digits(b"0000410", 16, 6), (0x41, 6));
+        assert_eq!(leading_digits(b"fFg", 16, usize::MAX), (0xff, 2));
+        assert_eq!(leading_digits(b"060;", 10, usize::MAX), (60, 3));
+        assert_eq!(leading_digits(b"3c", 10, usize::MAX), (3, 1));
+        assert_eq!(leading_digits(b"99999999999999999999;", 10, usize::MAX), (u32::MAX, 20));
+        assert_eq!(leading_digits(b"\xff1", 16, usize::MAX), (0, 0));
+    }
+
+    #[test]
+    fn push_hex_and_push_code_point() {
+        let mut out = Vec::new();
+        for b in [0x3c, 0x00, 0xff] {
+            push_hex(&mut out, b);
+        }
+        assert_eq!(out, b"3c00ff");
+        out.clear();
+        for cp in [0, 0xFF1C, 0xE9, 0xD800] {
+            push_code_point(&mut out, cp);
+        }
+        assert_eq!(out, "\0<é\u{FFFD}".as_bytes());
+    }
 
     #[test]
     fn octal_stops_before_overflow() {

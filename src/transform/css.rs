@@ -26,7 +26,7 @@
 //!   most n UTF-8 bytes, and U+FFFD's 3 bytes only come from 4 or more
 //!   digits).
 
-use super::common::{full_width_to_ascii, hex_val, push_utf8};
+use super::common::{decode_backslash_escapes, leading_digits, push_code_point};
 
 /// `css_decode`.
 pub(super) fn css_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -39,26 +39,15 @@ pub(super) fn css_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Decodes all of `input` into `out`.
 pub(super) fn decode(input: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.reserve(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match input.get(i + 1) {
-            Some(_) if b == b'\\' => i += 1 + escape(&input[i + 1..], out),
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
+    decode_backslash_escapes(input, out, escape);
 }
 
 /// Decodes the escape whose body starts `s` (just after `\`; not empty) into
 /// `out`; returns how many bytes of `s` it used (at least 1).
 fn escape(s: &[u8], out: &mut Vec<u8>) -> usize {
-    let digits = s.iter().take(6).take_while(|b| hex_val(**b).is_some()).count();
+    let (cp, digits) = leading_digits(s, 16, 6);
     if digits > 0 {
-        let cp = s[..digits].iter().fold(0u32, |cp, &b| (cp << 4) | u32::from(hex_val(b).unwrap_or(0)));
+        // U+0000 comes out as a NUL byte (see the module docs).
         push_code_point(out, cp);
         let space = match (s.get(digits), s.get(digits + 1)) {
             (Some(b'\r'), Some(b'\n')) => 2,
@@ -77,25 +66,10 @@ fn escape(s: &[u8], out: &mut Vec<u8>) -> usize {
     }
 }
 
-/// Writes the code point of a hex escape (see the module docs).
-fn push_code_point(out: &mut Vec<u8>, cp: u32) {
-    if cp == 0 {
-        out.push(0);
-    } else if let Some(b) = full_width_to_ascii(cp) {
-        out.push(b);
-    } else {
-        push_utf8(out, cp);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if css_decode(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn decode_table() {
@@ -129,8 +103,6 @@ mod tests {
             (b"\\\xff", b"\xff"),
             (br"java\script", b"javascript"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(css_decode, cases);
     }
 }

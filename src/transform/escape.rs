@@ -75,11 +75,7 @@ fn sequence(c: u8, s: &[u8]) -> Option<(u8, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if escape_seq_decode(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn escape_seq_decode_table() {
@@ -100,9 +96,6 @@ mod tests {
             (br"\\x41", br"\x41"),
             (b"\\\xff", b"\\\xff"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(input), *want, "{name}");
-        }
+        assert_table(escape_seq_decode, cases);
     }
 }

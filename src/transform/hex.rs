@@ -26,7 +26,7 @@
 //! - Output length: `hex_encode` is exactly twice the input; the decoders
 //!   never grow.
 
-use super::common::{HEX_LOWER, hex_pair};
+use super::common::{hex_pair, push_hex};
 
 /// `hex_decode`.
 pub(super) fn hex_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -67,8 +67,7 @@ pub(super) fn encode(input: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.reserve(input.len().saturating_mul(2));
     for &b in input {
-        out.push(HEX_LOWER[usize::from(b >> 4)]);
-        out.push(HEX_LOWER[usize::from(b & 0xF)]);
+        push_hex(out, b);
     }
 }
 
@@ -108,11 +107,7 @@ pub(super) fn sql_decode(input: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if f(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn hex_decode_table() {
@@ -129,18 +124,14 @@ mod tests {
             (b"x414", b"xA4"),
             (b"\xff41", b"\xffA"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(hex_decode, input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(hex_decode, cases);
     }
 
     #[test]
     fn hex_encode_table() {
         let cases: &[(&[u8], &[u8])] =
             &[(b"", b""), (b"<a", b"3c61"), (b"\x00\xff", b"00ff"), (b"ABC", b"414243"), (b"\n", b"0a")];
-        for (input, want) in cases {
-            assert_eq!(run(hex_encode, input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(hex_encode, cases);
     }
 
     #[test]
@@ -163,9 +154,6 @@ mod tests {
             (b"x'41'", b"x'41'"),
             (b"\xff0x41", b"\xffA"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(sql_hex_decode, input), *want, "{name}");
-        }
+        assert_table(sql_hex_decode, cases);
     }
 }

@@ -33,7 +33,7 @@
 //! - Fast path: input without `&` is returned unchanged (`false`).
 //! - Output length <= input length.
 
-use super::common::{hex_val, push_utf8};
+use super::common::{leading_digits, push_utf8};
 
 /// Named references: (name, value), sorted by name bytes for binary search.
 /// Every value is no longer in UTF-8 than `&` plus its name (a unit test
@@ -178,17 +178,10 @@ fn numeric(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
         Some(b'x' | b'X') => (16, 2),
         _ => (10, 1),
     };
-    let mut cp: u32 = 0;
-    let mut end = start;
-    while let Some(&b) = s.get(end) {
-        let digit = if radix == 16 { hex_val(b) } else { b.is_ascii_digit().then(|| b - b'0') };
-        let Some(digit) = digit else { break };
-        // Saturating: a huge value stays huge (and invalid) without overflow,
-        // and the loop still consumes every digit once.
-        cp = cp.saturating_mul(radix).saturating_add(u32::from(digit));
-        end += 1;
-    }
-    if end == start || cp > 0x10_FFFF || (0xD800..=0xDFFF).contains(&cp) {
+    // A huge value saturates (and is invalid below) with every digit used.
+    let (cp, digits) = leading_digits(s.get(start..).unwrap_or_default(), radix, usize::MAX);
+    let end = start + digits;
+    if digits == 0 || cp > 0x10_FFFF || (0xD800..=0xDFFF).contains(&cp) {
         return None;
     }
     push_utf8(out, cp);
@@ -203,11 +196,7 @@ fn lookup(name: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if html_entity_decode(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn table_is_sorted_and_never_grows() {
@@ -258,8 +247,6 @@ mod tests {
             (b"&DiacriticalGrave;", b"`"),
             (b"\xff&lt;\xfe", b"\xff<\xfe"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(html_entity_decode, cases);
     }
 }

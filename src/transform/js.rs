@@ -28,7 +28,7 @@
 //! - Output length <= input length (every escape's value is shorter in UTF-8
 //!   than its source text).
 
-use super::common::{full_width_to_ascii, hex_pair, hex_val, hex4, octal, push_utf8};
+use super::common::{decode_backslash_escapes, hex_pair, hex4, leading_digits, octal, push_code_point, push_utf8};
 
 /// `js_decode`.
 pub(super) fn js_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -41,18 +41,7 @@ pub(super) fn js_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Decodes all of `input` into `out`.
 pub(super) fn decode(input: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.reserve(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match input.get(i + 1) {
-            Some(_) if b == b'\\' => i += 1 + escape(&input[i + 1..], out),
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
+    decode_backslash_escapes(input, out, escape);
 }
 
 /// Decodes the escape whose body starts `s` (just after `\`; not empty) into
@@ -94,17 +83,11 @@ fn escape(s: &[u8], out: &mut Vec<u8>) -> usize {
 /// (just after `\u`): writes the character, returns the bytes of `s` used.
 fn unicode(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     if s.first() == Some(&b'{') {
-        let digits = s[1..].iter().take_while(|b| hex_val(**b).is_some()).count();
-        if digits == 0 || s.get(1 + digits) != Some(&b'}') {
+        let (cp, digits) = leading_digits(&s[1..], 16, usize::MAX);
+        if digits == 0 || s.get(1 + digits) != Some(&b'}') || cp > 0x10_FFFF {
             return None;
         }
-        let cp = s[1..=digits]
-            .iter()
-            .fold(0u32, |cp, &b| cp.saturating_mul(16).saturating_add(u32::from(hex_val(b).unwrap_or(0))));
-        if cp > 0x10_FFFF {
-            return None;
-        }
-        push_char(out, cp);
+        push_code_point(out, cp);
         return Some(digits + 2);
     }
     let cp = hex4(s)?;
@@ -114,26 +97,14 @@ fn unicode(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
             return Some(10);
         }
     }
-    push_char(out, cp);
+    push_code_point(out, cp);
     Some(4)
-}
-
-/// Full-width ASCII folded, anything else as UTF-8 (U+FFFD for surrogates).
-fn push_char(out: &mut Vec<u8>, cp: u32) {
-    match full_width_to_ascii(cp) {
-        Some(b) => out.push(b),
-        None => push_utf8(out, cp),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if js_decode(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn decode_table() {
@@ -174,8 +145,6 @@ mod tests {
             (br"\\x41", br"\x41"),
             (b"\\\xff", b"\xff"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(js_decode, cases);
     }
 }

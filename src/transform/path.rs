@@ -83,11 +83,7 @@ pub(super) fn normalize(input: &[u8], out: &mut Vec<u8>, win: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&[u8], &mut Vec<u8>) -> bool, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if f(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn normalize_path_table() {
@@ -116,10 +112,7 @@ mod tests {
             (b"a\\..\\b", b"a\\..\\b"),
             (b"/x/\xff/../\x00", b"/x/\x00"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(normalize_path, input), *want, "{name}");
-        }
+        assert_table(normalize_path, cases);
     }
 
     #[test]
@@ -133,9 +126,6 @@ mod tests {
             (b"..\\..\\windows\\win.ini", b"windows/win.ini"),
             (b"/a\\../b", b"/b"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(normalize_path_win, input), *want, "{name}");
-        }
+        assert_table(normalize_path_win, cases);
     }
 }

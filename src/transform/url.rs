@@ -89,12 +89,7 @@ fn uni_byte(cp: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(uni: bool, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let f = if uni { url_decode_uni } else { url_decode };
-        if f(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn url_decode_table() {
@@ -116,9 +111,7 @@ mod tests {
             (b"%4g%41", b"%4gA"),
             (b"\xff%41\x80", b"\xffA\x80"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(false, input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(url_decode, cases);
     }
 
     #[test]
@@ -139,9 +132,7 @@ mod tests {
             (b"%uu0041", b"%uu0041"),
             (b"%%u0041", b"%A"),
         ];
-        for (input, want) in cases {
-            assert_eq!(run(true, input), *want, "{:?}", input.escape_ascii().to_string());
-        }
+        assert_table(url_decode_uni, cases);
     }
 
     #[test]

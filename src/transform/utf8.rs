@@ -22,7 +22,7 @@
 //! - Fast path: all-ASCII input is returned unchanged (`false`).
 //! - Output length <= 3 x input length (a 2-byte character becomes 6 bytes).
 
-use super::common::HEX_LOWER;
+use super::common::push_hex;
 
 /// `utf8_to_unicode`.
 pub(super) fn utf8_to_unicode(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -56,19 +56,15 @@ pub(super) fn encode(input: &[u8], out: &mut Vec<u8>) {
 /// Appends `%u` and four lowercase hex digits.
 fn push_escape(out: &mut Vec<u8>, unit: u16) {
     out.extend_from_slice(b"%u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX_LOWER[usize::from((unit >> shift) & 0xF)]);
+    for b in unit.to_be_bytes() {
+        push_hex(out, b);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        if utf8_to_unicode(input, &mut out) { out } else { input.to_vec() }
-    }
+    use crate::transform::common::assert_table;
 
     #[test]
     fn utf8_to_unicode_table() {
@@ -89,9 +85,6 @@ mod tests {
             (b"\xf4\x90\x80\x80", b"\xf4\x90\x80\x80"),
             (b"\xe2\x82", b"\xe2\x82"),
         ];
-        for (input, want) in cases {
-            let name = input.escape_ascii().to_string();
-            assert_eq!(run(input), *want, "{name}");
-        }
+        assert_table(utf8_to_unicode, cases);
     }
 }

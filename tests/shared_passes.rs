@@ -39,10 +39,14 @@ fn stats_for(text: &str) -> (Stats, usize) {
     let ruleset = Arc::new(Ruleset::from_rules(text).unwrap_or_else(|e| panic!("{e}")));
     let mut scratch = ruleset.create_scratch();
     let mut tx = Transaction::new(ruleset.clone());
-    tx.set_request("POST", "/search?q=blue+shoes&page=2&sort=price&lang=en&size=42", "HTTP/1.1");
+    tx.set_request(
+        "POST",
+        "/search?q=blue+suede+shoes&page=second-page&sort=price-ascending&lang=english-uk&size=forty-two",
+        "HTTP/1.1",
+    );
     tx.add_header("Host", "shop.example");
     tx.add_header("Content-Type", "application/x-www-form-urlencoded");
-    tx.append_body("name=Ada+Lovelace&city=London");
+    tx.append_body("name=Ada+Lovelace&city=London+Borough");
     tx.evaluate(Phase::RequestBody, &mut scratch);
     (tx.stats(), ruleset.summary().rules)
 }
@@ -53,8 +57,9 @@ fn adding_rules_to_a_group_adds_no_passes() {
     let (large, large_rules) = stats_for(&rules(100));
     assert_eq!(small_rules, 2);
     assert_eq!(large_rules, 302);
-    // 7 argument values, each scanned once per distinct pipeline: one run and
-    // one Aho-Corasick pass plus one multi-regex pass per value.
+    // 7 argument values (all longer than any pattern's shortest match), each
+    // scanned once per distinct pipeline: one run and one Aho-Corasick pass plus
+    // one multi-regex pass per value.
     assert_eq!(small.values_inspected, 7);
     assert_eq!(small.pipeline_runs, 7);
     assert_eq!(small.automaton_passes, 14);

@@ -1,22 +1,28 @@
 //! The planner: groups rules so that work is shared.
 //!
-//! For each value source (query argument values, header values, ...) and each
-//! transform pipeline used on it, one *group* holds every rule that scans that
-//! source with that pipeline. Per request value the matcher then runs each
-//! pipeline once and each group's *scanner* once:
+//! For each value source (query argument values, header values, ...) the
+//! rules that scan it are grouped by transform pipeline, and the pipelines
+//! form a *trie*, so pipelines that share a prefix share its transform runs.
+//! All groups of a source share one *merged scanner* (up to 64 groups per
+//! scanner; more make several): every member of the scanner carries its
+//! group's bit. Per request value the matcher walks the trie, collects the
+//! distinct transformed texts (pipelines whose outputs are byte-identical,
+//! which is most of them for ordinary values, form one class) and runs the
+//! merged scanner once per distinct text, with a mask of the groups that text
+//! stands for:
 //!
 //! - one Aho-Corasick pass (ASCII case-insensitive, overlapping) over every
-//!   literal of the group: phrase lists, `contains`/`starts_with`/`ends_with`/
-//!   `equals` strings (verified exactly after the hit), and the required
-//!   literals of regexes, which only make a regex a *candidate*;
+//!   literal: phrase lists, `contains`/`starts_with`/`ends_with`/`equals`
+//!   strings (verified exactly after the hit), and the required literals of
+//!   regexes, which only make a regex a *candidate*;
 //! - one multi-pattern regex pass (`which_overlapping_matches`) over the
 //!   regexes that have no usable literal;
 //! - candidate regexes are confirmed one by one; operators that are not
 //!   pattern matches (`detect_sqli`, numeric comparisons, ...) run directly.
 //!
-//! Adding a rule to a group adds patterns to its automata, not passes: cost
-//! grows with the bytes inspected, not with the number of rules. Groups with
-//! the same rules share one scanner.
+//! Adding a rule adds patterns to automata, not passes: cost grows with the
+//! bytes inspected and the number of distinct transformed texts, not with the
+//! number of rules. Sources with the same groups share their scanners.
 
 use std::collections::HashMap;
 
@@ -25,8 +31,8 @@ use regex_automata::meta;
 
 use super::ir::*;
 use super::regex::compile_set;
-use crate::eval::Phase;
-use crate::request::{SOURCE_COUNT, Source};
+use crate::request::Source;
+use crate::transform::Transform;
 
 /// Where an operator's match must sit, for literal operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +68,9 @@ pub(crate) enum MemberKind {
     Direct,
 }
 
+/// Most groups one merged scanner serves (one bit each in a `u64` mask).
+pub(crate) const GROUPS_PER_SCANNER: usize = 64;
+
 /// A rule inside a scanner.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Member {
@@ -69,9 +78,11 @@ pub(crate) struct Member {
     pub(crate) op: OpId,
     pub(crate) negated: bool,
     pub(crate) kind: MemberKind,
+    /// The bit of the member's group in the scanner's masks.
+    pub(crate) group: u8,
 }
 
-/// The compiled matchers for one set of rules.
+/// The compiled matchers for the groups of one or more sources.
 #[derive(Debug)]
 pub(crate) struct Scanner {
     pub(crate) members: Vec<Member>,
@@ -85,43 +96,75 @@ pub(crate) struct Scanner {
     pub(crate) direct: Vec<u32>,
     /// Negated members (the rule matches when the operator does not).
     pub(crate) negated: Vec<u32>,
+    /// Groups with a member in the Aho-Corasick automaton.
+    pub(crate) ac_groups: u64,
+    /// Groups with a member in the regex set.
+    pub(crate) set_groups: u64,
+    /// Shortest text the Aho-Corasick patterns can match: shorter texts skip the pass.
+    pub(crate) ac_min_len: usize,
+    /// Shortest text any regex of the set can match: shorter texts skip the pass.
+    pub(crate) set_min_len: usize,
 }
 
-/// One (source, pipeline) pair and the scanner for it.
+/// The rules of one source that share a transform pipeline.
 #[derive(Debug)]
 pub(crate) struct Group {
     pub(crate) pipeline: PipelineId,
-    pub(crate) scanner: u32,
-    /// When every member only reads some keys of this source: those keys.
+    /// The merged scanner (index into [`SourcePlan::scanners`]) and the group's bit in it.
+    pub(crate) chunk: u16,
+    pub(crate) bit: u8,
+    /// When every rule of the group only reads some keys of this source: those keys.
     pub(crate) keys: Option<Vec<KeyMatch>>,
+    /// The group's rules, in rule order.
+    pub(crate) rules: Vec<RuleIdx>,
+}
+
+/// One step of a source's pipeline trie. Nodes are in depth-first order, so
+/// when a node runs, the outputs of its ancestors are still in place.
+#[derive(Debug)]
+pub(crate) struct TrieNode {
+    /// The transform this node applies to its parent's output; None for the root.
+    pub(crate) transform: Option<Transform>,
+    /// 0 for the root (the value itself), 1 for a first transform, ...
+    pub(crate) depth: u8,
+    /// Groups (indices into [`SourcePlan::groups`]) whose pipeline ends here.
+    pub(crate) groups: Vec<u16>,
+}
+
+/// Everything the matcher does with the values of one source.
+#[derive(Debug, Default)]
+pub(crate) struct SourcePlan {
+    pub(crate) trie: Vec<TrieNode>,
+    pub(crate) groups: Vec<Group>,
+    /// Merged scanners (indices into [`Plan::scanners`]), 64 groups each.
+    pub(crate) scanners: Vec<u32>,
 }
 
 /// The whole plan.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    /// Groups to run for each source, by [`Source::index`].
-    pub(crate) by_source: Vec<Vec<u32>>,
-    pub(crate) groups: Vec<Group>,
+    /// By [`Source::index`].
+    pub(crate) sources: Vec<SourcePlan>,
     pub(crate) scanners: Vec<Scanner>,
     /// Rules without a scan, by the phase they are decided in.
     pub(crate) unscanned: [Vec<RuleIdx>; 2],
     /// The largest scanner's member count.
     pub(crate) max_members: usize,
+    /// The deepest trie node (the longest pipeline).
+    pub(crate) max_depth: usize,
+    /// The most merged scanners of one source.
+    pub(crate) max_chunks: usize,
 }
 
 /// Builds the plan. Errors are internal (an automaton over its size limit).
 pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
-    let mut plan = Plan { by_source: vec![Vec::new(); SOURCE_COUNT], ..Plan::default() };
+    let mut plan = Plan::default();
     for (i, rule) in program.rules.iter().enumerate() {
         if rule.scan.is_none() {
-            let phase = match rule.phase {
-                Phase::RequestHeaders => 0,
-                Phase::RequestBody => 1,
-            };
-            plan.unscanned[phase].push(i as RuleIdx);
+            plan.unscanned[rule.phase as usize].push(i as RuleIdx);
         }
     }
-    let mut scanners_by_rules: HashMap<Vec<RuleIdx>, u32> = HashMap::new();
+    let mut scanners_by_content: HashMap<Vec<Vec<RuleIdx>>, u32> = HashMap::new();
     for source in Source::ALL {
         // Rules reading this source, by pipeline, in rule order.
         let mut by_pipeline: Vec<(PipelineId, Vec<RuleIdx>)> = Vec::new();
@@ -135,24 +178,71 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                 None => by_pipeline.push((scan.pipeline, vec![i as RuleIdx])),
             }
         }
-        for (pipeline, rules) in by_pipeline {
-            let scanner = match scanners_by_rules.get(&rules) {
-                Some(&s) => s,
+        let mut sp = SourcePlan::default();
+        for (n, (pipeline, rules)) in by_pipeline.into_iter().enumerate() {
+            let keys = key_filter(program, &rules, source);
+            let chunk = (n / GROUPS_PER_SCANNER) as u16;
+            let bit = (n % GROUPS_PER_SCANNER) as u8;
+            sp.groups.push(Group { pipeline, chunk, bit, keys, rules });
+        }
+        for chunk in sp.groups.chunks(GROUPS_PER_SCANNER) {
+            let content: Vec<Vec<RuleIdx>> = chunk.iter().map(|g| g.rules.clone()).collect();
+            let id = match scanners_by_content.get(&content) {
+                Some(&id) => id,
                 None => {
-                    let s = build_scanner(program, &rules)?;
+                    let s = build_scanner(program, &content)?;
                     plan.max_members = plan.max_members.max(s.members.len());
                     plan.scanners.push(s);
                     let id = (plan.scanners.len() - 1) as u32;
-                    scanners_by_rules.insert(rules.clone(), id);
+                    scanners_by_content.insert(content, id);
                     id
                 }
             };
-            let keys = key_filter(program, &rules, source);
-            plan.groups.push(Group { pipeline, scanner, keys });
-            plan.by_source[source.index()].push((plan.groups.len() - 1) as u32);
+            sp.scanners.push(id);
         }
+        sp.trie = build_trie(program, &sp.groups);
+        plan.max_depth = plan.max_depth.max(sp.trie.iter().map(|n| usize::from(n.depth)).max().unwrap_or(0));
+        plan.max_chunks = plan.max_chunks.max(sp.scanners.len());
+        plan.sources.push(sp);
     }
     Ok(plan)
+}
+
+/// The pipeline trie of one source's groups, flattened depth-first.
+fn build_trie(program: &Program, groups: &[Group]) -> Vec<TrieNode> {
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    // A tree of (transform, children, groups), then flattened.
+    struct Node {
+        transform: Option<Transform>,
+        children: Vec<Node>,
+        groups: Vec<u16>,
+    }
+    let mut root = Node { transform: None, children: Vec::new(), groups: Vec::new() };
+    for (g, group) in groups.iter().enumerate() {
+        let mut node = &mut root;
+        for &t in &program.pipelines[group.pipeline as usize] {
+            let i = match node.children.iter().position(|c| c.transform == Some(t)) {
+                Some(i) => i,
+                None => {
+                    node.children.push(Node { transform: Some(t), children: Vec::new(), groups: Vec::new() });
+                    node.children.len() - 1
+                }
+            };
+            node = &mut node.children[i];
+        }
+        node.groups.push(g as u16);
+    }
+    fn flatten(node: Node, depth: u8, out: &mut Vec<TrieNode>) {
+        out.push(TrieNode { transform: node.transform, depth, groups: node.groups });
+        for child in node.children {
+            flatten(child, depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    flatten(root, 0, &mut out);
+    out
 }
 
 /// The union of the keys the rules read from `source`, when every rule names keys.
@@ -174,89 +264,111 @@ fn key_filter(program: &Program, rules: &[RuleIdx], source: Source) -> Option<Ve
     Some(keys)
 }
 
-fn build_scanner(program: &Program, rules: &[RuleIdx]) -> Result<Scanner, String> {
+/// A merged scanner for up to 64 groups (`groups[bit]` = the group's rules).
+fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, String> {
     let mut members = Vec::new();
     let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut owners: Vec<Vec<AcOwner>> = Vec::new();
     let mut set_hirs = Vec::new();
     let mut set_members = Vec::new();
     let mut direct = Vec::new();
     let mut negated = Vec::new();
+    let (mut ac_groups, mut set_groups) = (0u64, 0u64);
     let mut add_pattern = |pattern: &[u8], owner: AcOwner| {
         let lower = pattern.to_ascii_lowercase();
-        match patterns.iter().position(|p| *p == lower) {
-            Some(i) => owners[i].push(owner),
+        match index.get(&lower) {
+            Some(&i) => owners[i].push(owner),
             None => {
+                index.insert(lower.clone(), patterns.len());
                 patterns.push(lower);
                 owners.push(vec![owner]);
             }
         }
     };
-    for &r in rules {
-        let rule = &program.rules[r as usize];
-        let Some(scan) = &rule.scan else { continue };
-        let m = members.len() as u32;
-        let op = &program.ops[scan.op as usize];
-        let literal = |anchor: Anchor, s: &[u8]| (!s.is_empty()).then(|| (anchor, Box::<[u8]>::from(s)));
-        let kind = match op {
-            OpIr::Phrases { phrases, .. } => {
-                for p in phrases {
-                    add_pattern(p, AcOwner::Phrase(m));
-                }
-                MemberKind::Literal
-            }
-            OpIr::Contains(s) | OpIr::StartsWith(s) | OpIr::EndsWith(s) | OpIr::Equals(s) => {
-                let anchor = match op {
-                    OpIr::Contains(_) => Anchor::Anywhere,
-                    OpIr::StartsWith(_) => Anchor::Start,
-                    OpIr::EndsWith(_) => Anchor::End,
-                    _ => Anchor::Whole,
-                };
-                match literal(anchor, s) {
-                    Some((anchor, exact)) => {
-                        add_pattern(s, AcOwner::Literal { member: m, anchor, exact });
-                        MemberKind::Literal
+    for (bit, rules) in groups.iter().enumerate() {
+        let mask = 1u64 << bit;
+        for &r in rules {
+            let rule = &program.rules[r as usize];
+            let Some(scan) = &rule.scan else { continue };
+            let m = members.len() as u32;
+            let op = &program.ops[scan.op as usize];
+            let kind = match op {
+                OpIr::Phrases { phrases, .. } => {
+                    for p in phrases {
+                        add_pattern(p, AcOwner::Phrase(m));
                     }
-                    None => MemberKind::Direct,
+                    MemberKind::Literal
                 }
-            }
-            OpIr::Regex(id) => {
-                let compiled = &program.regexes[*id as usize];
-                match &compiled.literals {
-                    Some(lits) => {
-                        for l in lits {
-                            add_pattern(l, AcOwner::Candidate(m));
+                OpIr::Contains(s) | OpIr::StartsWith(s) | OpIr::EndsWith(s) | OpIr::Equals(s) if !s.is_empty() => {
+                    let anchor = match op {
+                        OpIr::Contains(_) => Anchor::Anywhere,
+                        OpIr::StartsWith(_) => Anchor::Start,
+                        OpIr::EndsWith(_) => Anchor::End,
+                        _ => Anchor::Whole,
+                    };
+                    add_pattern(s, AcOwner::Literal { member: m, anchor, exact: s.clone() });
+                    MemberKind::Literal
+                }
+                OpIr::Regex(id) => {
+                    let compiled = &program.regexes[*id as usize];
+                    match &compiled.literals {
+                        Some(lits) => {
+                            for l in lits {
+                                add_pattern(l, AcOwner::Candidate(m));
+                            }
+                            MemberKind::Prefiltered(*id)
                         }
-                        MemberKind::Prefiltered(*id)
-                    }
-                    None => {
-                        set_hirs.push(&compiled.hir);
-                        set_members.push(m);
-                        MemberKind::Set
+                        None => {
+                            set_hirs.push(&compiled.hir);
+                            set_members.push(m);
+                            MemberKind::Set
+                        }
                     }
                 }
+                _ => MemberKind::Direct,
+            };
+            match kind {
+                MemberKind::Direct => direct.push(m),
+                MemberKind::Set => set_groups |= mask,
+                MemberKind::Literal | MemberKind::Prefiltered(_) => ac_groups |= mask,
             }
-            _ => MemberKind::Direct,
-        };
-        if kind == MemberKind::Direct {
-            direct.push(m);
+            if scan.negated {
+                negated.push(m);
+            }
+            members.push(Member { rule: r, op: scan.op, negated: scan.negated, kind, group: bit as u8 });
         }
-        if scan.negated {
-            negated.push(m);
-        }
-        members.push(Member { rule: r, op: scan.op, negated: scan.negated, kind });
     }
     let ac = if patterns.is_empty() {
         None
     } else {
+        // A full DFA: scanning cost per byte matters more than the memory of a
+        // few thousand states (measured 2026-11-27, rampart bench on
+        // benign-api: the default choice, a contiguous NFA for larger sets,
+        // was the top item of the profile).
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .map_err(|e| format!("literal automaton: {e}"))?;
         Some(ac)
     };
+    let ac_min_len = patterns.iter().map(Vec::len).min().unwrap_or(0);
+    let set_min_len = set_hirs.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0);
     let set =
         if set_hirs.is_empty() { None } else { Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?) };
-    Ok(Scanner { members, ac, ac_owners: owners, set, set_members, direct, negated })
+    Ok(Scanner {
+        members,
+        ac,
+        ac_owners: owners,
+        set,
+        set_members,
+        direct,
+        negated,
+        ac_groups,
+        set_groups,
+        ac_min_len,
+        set_min_len,
+    })
 }

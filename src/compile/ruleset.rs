@@ -170,7 +170,7 @@ impl Ruleset {
             rules: self.program.rules.len(),
             scanning_rules: scanning,
             deciding_rules: self.program.rules.len() - scanning,
-            groups: self.plan.groups.len(),
+            groups: self.plan.sources.iter().map(|s| s.groups.len()).sum(),
             scanners: self.plan.scanners.len(),
             pipelines: self.program.pipelines.len(),
             regexes: self.program.regexes.len(),
@@ -182,16 +182,31 @@ impl Ruleset {
     /// The groups the planner made, by value source.
     pub fn groups(&self) -> impl Iterator<Item = GroupInfo<'_>> {
         crate::request::Source::ALL.into_iter().flat_map(move |source| {
-            self.plan.by_source[source.index()].iter().map(move |&g| {
-                let group = &self.plan.groups[g as usize];
-                let scanner = &self.plan.scanners[group.scanner as usize];
+            let sp = &self.plan.sources[source.index()];
+            sp.groups.iter().map(move |group| {
+                let scanner = &self.plan.scanners[sp.scanners[usize::from(group.chunk)] as usize];
+                let members = || scanner.members.iter().filter(|m| m.group == group.bit);
+                let literals = scanner
+                    .ac_owners
+                    .iter()
+                    .filter(|owners| {
+                        owners.iter().any(|o| {
+                            let m = match o {
+                                crate::compile::plan::AcOwner::Phrase(m)
+                                | crate::compile::plan::AcOwner::Candidate(m)
+                                | crate::compile::plan::AcOwner::Literal { member: m, .. } => *m,
+                            };
+                            scanner.members[m as usize].group == group.bit
+                        })
+                    })
+                    .count();
                 GroupInfo {
                     source: source.label(),
                     transforms: &self.program.pipelines[group.pipeline as usize],
-                    rules: scanner.members.len(),
-                    literals: scanner.ac_owners.len(),
-                    set_regexes: scanner.set_members.len(),
-                    direct: scanner.direct.len(),
+                    rules: members().count(),
+                    literals,
+                    set_regexes: members().filter(|m| m.kind == crate::compile::plan::MemberKind::Set).count(),
+                    direct: members().filter(|m| m.kind == crate::compile::plan::MemberKind::Direct).count(),
                 }
             })
         })
@@ -269,15 +284,15 @@ impl RulesetBuilder {
     pub fn build(&self) -> Result<Ruleset, RuleErrors> {
         let mut loader = Loader::new();
         let mut config = Config::new();
-        if self.builtin {
-            if let Some(c) = loader.load_config(Path::new(EmbeddedFs::CONFIG), true) {
-                config = c;
-            }
+        if self.builtin
+            && let Some(c) = loader.load_config(Path::new(EmbeddedFs::CONFIG), true)
+        {
+            config = c;
         }
-        if let Some(path) = &self.config_file {
-            if let Some(c) = loader.load_config(path, false) {
-                config = config.overwrite(c);
-            }
+        if let Some(path) = &self.config_file
+            && let Some(c) = loader.load_config(path, false)
+        {
+            config = config.overwrite(c);
         }
         for pattern in self.overrides.includes() {
             loader.load_pattern(Path::new(""), pattern, false, None);

@@ -65,12 +65,13 @@ fn any_value(
 ) -> bool {
     let regexes = &rs.program.regexes;
     for s in Source::SCALARS {
-        if target.sources.contains(s) && s.phase() <= phase {
-            if let Some(v) = req.scalar(s) {
-                if (s != Source::Body || !v.is_empty()) && f(v, scratch) {
-                    return true;
-                }
-            }
+        if target.sources.contains(s)
+            && s.phase() <= phase
+            && let Some(v) = req.scalar(s)
+            && (s != Source::Body || !v.is_empty())
+            && f(v, scratch)
+        {
+            return true;
         }
     }
     for pair in &req.fields.pairs {

@@ -3,10 +3,11 @@
 use regex_automata::{Input, PatternSet};
 
 use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN};
+pub(crate) use super::scratch::Out;
 use super::scratch::{Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx};
-use crate::compile::plan::{AcOwner, Anchor, MemberKind, Scanner};
+use crate::compile::plan::{AcOwner, Anchor, Member, MemberKind, Scanner};
 use crate::compile::{LimitAction, Mode, Ruleset};
 use crate::request::{ByteRange, RequestData, Source, Transaction};
 use crate::transform::Transform;
@@ -113,7 +114,7 @@ fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch
 
 fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
     for s in Source::SCALARS {
-        if s.phase() != phase || rs.plan.by_source[s.index()].is_empty() {
+        if s.phase() != phase || rs.plan.sources[s.index()].trie.is_empty() {
             continue;
         }
         if let Some(v) = req.scalar(s) {
@@ -129,11 +130,11 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             continue;
         }
         let key = req.fields.get(pair.name);
-        if !rs.plan.by_source[name_source.index()].is_empty() {
+        if !rs.plan.sources[name_source.index()].trie.is_empty() {
             scan_value(rs, res, scratch, name_source, pair.name, key, key, phase);
         }
         let value_source = Source::of_pair(pair.origin, false);
-        if !rs.plan.by_source[value_source.index()].is_empty() {
+        if !rs.plan.sources[value_source.index()].trie.is_empty() {
             scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
         }
     }
@@ -147,6 +148,10 @@ struct Place<'a> {
     phase: Phase,
 }
 
+/// Runs every group of `source` over `value`: walks the source's pipeline
+/// trie (pipelines sharing a prefix share its transform runs), collects the
+/// distinct transformed texts with the mask of groups each stands for, then
+/// runs the source's merged scanners once per distinct text.
 #[allow(clippy::too_many_arguments)]
 fn scan_value(
     rs: &Ruleset,
@@ -158,44 +163,101 @@ fn scan_value(
     value: &[u8],
     phase: Phase,
 ) {
+    let sp = &rs.plan.sources[source.index()];
+    if sp.trie.is_empty() {
+        return;
+    }
     res.stats.values_inspected += 1;
-    let place = Place { source, key_range, key, phase };
     let regexes = &rs.program.regexes;
-    for &g in &rs.plan.by_source[source.index()] {
-        let group = &rs.plan.groups[g as usize];
-        if let Some(keys) = &group.keys {
-            if !keys.iter().any(|k| k.matches(key, regexes)) {
-                continue;
+    let chunks = sp.scanners.len();
+    let Scratch { bufs, outs, out_class, classes, work, .. } = scratch;
+    classes.begin(chunks);
+    for node in &sp.trie {
+        let depth = usize::from(node.depth);
+        match node.transform {
+            None => {
+                outs[0] = Out::Input;
+                out_class[0] = None;
+            }
+            Some(transform) => {
+                res.stats.transform_steps += 1;
+                let (done, rest) = bufs.split_at_mut(depth);
+                let parent: &[u8] = match outs[depth - 1] {
+                    Out::Input => value,
+                    Out::Buf(i) => &done[i],
+                };
+                if transform.apply(parent, &mut rest[0]) {
+                    outs[depth] = Out::Buf(depth);
+                    out_class[depth] = None;
+                } else {
+                    // Unchanged: the same text, so the same class.
+                    outs[depth] = outs[depth - 1];
+                    out_class[depth] = out_class[depth - 1];
+                }
             }
         }
-        let scanner = &rs.plan.scanners[group.scanner as usize];
-        let transforms = &rs.program.pipelines[group.pipeline as usize];
-        if !transforms.is_empty() {
-            res.stats.pipeline_runs += 1;
+        if node.groups.is_empty() {
+            continue;
         }
-        let Scratch { bufs, work, .. } = scratch;
-        let t = run_pipeline(transforms, value, bufs);
-        run_scanner(rs, group.scanner as usize, scanner, t, work, res, &place);
+        let t: &[u8] = match outs[depth] {
+            Out::Input => value,
+            Out::Buf(i) => &bufs[i],
+        };
+        let mut class = None;
+        for &g in &node.groups {
+            let group = &sp.groups[usize::from(g)];
+            if let Some(keys) = &group.keys
+                && !keys.iter().any(|k| k.matches(key, regexes))
+            {
+                continue;
+            }
+            if depth > 0 {
+                res.stats.pipeline_runs += 1;
+            }
+            let c = *class.get_or_insert_with(|| {
+                *out_class[depth].get_or_insert_with(|| classes.class_of(t, value, matches!(outs[depth], Out::Input)))
+            });
+            classes.add(c, usize::from(group.chunk), group.bit);
+        }
+    }
+    let place = Place { source, key_range, key, phase };
+    for c in 0..classes.len() {
+        let t = classes.text(c, value);
+        for (k, &id) in sp.scanners.iter().enumerate() {
+            let mask = classes.mask(c, k);
+            if mask != 0 {
+                let scanner = &rs.plan.scanners[id as usize];
+                run_scanner(rs, id as usize, scanner, t, mask, work, res, &place);
+            }
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_scanner(
     rs: &Ruleset,
     id: usize,
     scanner: &Scanner,
     t: &[u8],
+    mask: u64,
     work: &mut Work,
     res: &mut Results,
     place: &Place<'_>,
 ) {
     let program = &rs.program;
+    let active = |m: &Member| mask & (1 << m.group) != 0;
     work.begin_value();
-    if let Some(ac) = &scanner.ac {
+    if let Some(ac) = scanner.ac.as_ref().filter(|_| mask & scanner.ac_groups != 0 && t.len() >= scanner.ac_min_len) {
         res.stats.automaton_passes += 1;
         for m in ac.find_overlapping_iter(t) {
+            res.stats.literal_hits += 1;
             for owner in &scanner.ac_owners[m.pattern().as_usize()] {
                 match owner {
-                    AcOwner::Phrase(member) => work.hit(*member, m.start() as u32, m.end() as u32),
+                    AcOwner::Phrase(member) => {
+                        if active(&scanner.members[*member as usize]) {
+                            work.hit(*member, m.start() as u32, m.end() as u32);
+                        }
+                    }
                     AcOwner::Literal { member, anchor, exact } => {
                         let placed = match anchor {
                             Anchor::Anywhere => true,
@@ -203,16 +265,21 @@ fn run_scanner(
                             Anchor::End => m.end() == t.len(),
                             Anchor::Whole => m.start() == 0 && m.end() == t.len(),
                         };
-                        if placed && t[m.start()..m.end()] == **exact {
+                        if placed && active(&scanner.members[*member as usize]) && t[m.start()..m.end()] == **exact {
                             work.hit(*member, m.start() as u32, m.end() as u32);
                         }
                     }
-                    AcOwner::Candidate(member) => work.candidate(*member),
+                    AcOwner::Candidate(member) => {
+                        if active(&scanner.members[*member as usize]) {
+                            work.candidate(*member);
+                        }
+                    }
                 }
             }
         }
     }
-    if let Some(set) = &scanner.set {
+    if let Some(set) = scanner.set.as_ref().filter(|_| mask & scanner.set_groups != 0 && t.len() >= scanner.set_min_len)
+    {
         res.stats.automaton_passes += 1;
         let cache = work.set_caches[id].get_or_insert_with(|| set.create_cache());
         // Taken out and put back so that `work.hit` can borrow `work`;
@@ -222,7 +289,9 @@ fn run_scanner(
         set.which_overlapping_matches_with(cache, &Input::new(t), &mut patset);
         for pid in patset.iter() {
             let member = scanner.set_members[pid.as_usize()];
-            work.hit(member, UNKNOWN, 0);
+            if active(&scanner.members[member as usize]) {
+                work.hit(member, UNKNOWN, 0);
+            }
         }
         work.patsets[id] = patset;
     }
@@ -245,7 +314,7 @@ fn run_scanner(
     }
     for &m in &scanner.direct {
         let member = scanner.members[m as usize];
-        if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+        if !active(&member) || (!member.negated && res.rule_state[member.rule as usize] != UNSEEN) {
             continue;
         }
         let rule = &program.rules[member.rule as usize];
@@ -281,9 +350,9 @@ fn run_scanner(
         record_hit(rs, res, member.rule, place, t, start as usize, end as usize);
     }
     for &m in &scanner.negated {
-        if !work.is_hit(m) {
-            let rule = scanner.members[m as usize].rule;
-            record_hit(rs, res, rule, place, t, 0, t.len());
+        let member = scanner.members[m as usize];
+        if active(&member) && !work.is_hit(m) {
+            record_hit(rs, res, member.rule, place, t, 0, t.len());
         }
     }
 }
@@ -294,10 +363,10 @@ fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>,
     }
     let regexes = &rs.program.regexes;
     let ir = &rs.program.rules[rule as usize];
-    if let Some(scan) = &ir.scan {
-        if !scan.accepts(place.source, place.key, regexes) {
-            return;
-        }
+    if let Some(scan) = &ir.scan
+        && !scan.accepts(place.source, place.key, regexes)
+    {
+        return;
     }
     for ex in &ir.exclusions {
         let Some(target) = &ex.target else { continue };

@@ -31,6 +31,10 @@ pub struct Stats {
     pub regex_confirmations: u64,
     /// Operators evaluated directly (detect_sqli, comparisons, ...).
     pub direct_checks: u64,
+    /// Single transform steps run (pipelines sharing a prefix share its steps).
+    pub transform_steps: u64,
+    /// Literal occurrences the Aho-Corasick passes reported.
+    pub literal_hits: u64,
 }
 
 /// Where bytes sit in a [`StableText`].

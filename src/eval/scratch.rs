@@ -17,11 +17,94 @@ pub(crate) const NOT_HIT: (u32, u32) = (UNKNOWN, UNKNOWN);
 #[derive(Debug)]
 pub struct Scratch {
     pub(crate) ruleset_id: u64,
-    /// Ping-pong buffers for the transform pipeline of the value being scanned.
-    pub(crate) bufs: [Vec<u8>; 2],
+    /// One buffer per depth of the pipeline tries, for the value being scanned.
+    pub(crate) bufs: Vec<Vec<u8>>,
+    /// Where each depth's output is while a trie is walked.
+    pub(crate) outs: Vec<Out>,
+    /// The class of each depth's output, once known.
+    pub(crate) out_class: Vec<Option<usize>>,
+    /// The distinct transformed texts of the value being scanned.
+    pub(crate) classes: Classes,
     /// Buffers for condition evaluation (separate from the scan's).
     pub(crate) cond_bufs: [Vec<u8>; 2],
     pub(crate) work: Work,
+}
+
+/// Where a transformed value is: the value itself, or a scratch buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Out {
+    Input,
+    Buf(usize),
+}
+
+/// The distinct transformed texts of one value, each with the mask of the
+/// groups (per merged scanner) whose pipelines produced it. A text equal to
+/// the value itself is not copied; others are copied into reusable buffers,
+/// since the trie walk overwrites its own buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Classes {
+    /// Per class: None for the value itself, or the buffer holding the text.
+    texts: Vec<Option<usize>>,
+    bufs: Vec<Vec<u8>>,
+    /// `classes x chunks` masks.
+    masks: Vec<u64>,
+    chunks: usize,
+}
+
+impl Classes {
+    /// Starts a value whose source has `chunks` merged scanners.
+    pub(crate) fn begin(&mut self, chunks: usize) {
+        self.texts.clear();
+        self.masks.clear();
+        self.chunks = chunks;
+    }
+
+    /// The number of distinct texts.
+    pub(crate) fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// The text of class `c`.
+    pub(crate) fn text<'a>(&'a self, c: usize, value: &'a [u8]) -> &'a [u8] {
+        match self.texts[c] {
+            None => value,
+            Some(b) => &self.bufs[b],
+        }
+    }
+
+    /// The class of text `t` (`is_value`: `t` is the value itself), made if new.
+    pub(crate) fn class_of(&mut self, t: &[u8], value: &[u8], is_value: bool) -> usize {
+        let found = self.texts.iter().position(|&slot| match slot {
+            None => is_value || t == value,
+            Some(b) => !is_value && self.bufs[b] == t,
+        });
+        if let Some(c) = found {
+            return c;
+        }
+        if is_value || t == value {
+            self.texts.push(None);
+        } else {
+            let b = self.texts.iter().filter(|s| s.is_some()).count();
+            if self.bufs.len() <= b {
+                self.bufs.push(Vec::new());
+            }
+            self.bufs[b].clear();
+            self.bufs[b].extend_from_slice(t);
+            self.texts.push(Some(b));
+        }
+        self.masks.resize(self.texts.len() * self.chunks, 0);
+        self.texts.len() - 1
+    }
+
+    /// Adds a group (chunk, bit) to class `c`.
+    pub(crate) fn add(&mut self, c: usize, chunk: usize, bit: u8) {
+        self.masks[c * self.chunks + chunk] |= 1 << bit;
+    }
+
+    /// The groups of chunk `k` that class `c` stands for.
+    pub(crate) fn mask(&self, c: usize, k: usize) -> u64 {
+        self.masks[c * self.chunks + k]
+    }
 }
 
 /// The parts of the scratch the scanner mutates while a transformed value is
@@ -54,8 +137,15 @@ impl Scratch {
     }
 
     pub(crate) fn for_ruleset(rs: &Ruleset) -> Scratch {
-        let mut s =
-            Scratch { ruleset_id: 0, bufs: Default::default(), cond_bufs: Default::default(), work: Work::default() };
+        let mut s = Scratch {
+            ruleset_id: 0,
+            bufs: Vec::new(),
+            outs: Vec::new(),
+            out_class: Vec::new(),
+            classes: Classes::default(),
+            cond_bufs: Default::default(),
+            work: Work::default(),
+        };
         s.follow(rs);
         s
     }
@@ -66,6 +156,11 @@ impl Scratch {
             return;
         }
         self.ruleset_id = rs.id();
+        self.bufs.resize_with(rs.plan.max_depth + 1, Vec::new);
+        self.outs.clear();
+        self.outs.resize(rs.plan.max_depth + 1, Out::Input);
+        self.out_class.clear();
+        self.out_class.resize(rs.plan.max_depth + 1, None);
         let w = &mut self.work;
         w.regex_caches.clear();
         w.regex_caches.resize_with(rs.program.regexes.len(), || None);

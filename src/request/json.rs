@@ -434,11 +434,12 @@ fn hex4(input: &[u8], at: usize) -> Option<u32> {
 fn unicode_escape(input: &[u8], at: usize) -> Result<(char, usize), ParseError> {
     let invalid = ParseError { message: "invalid escape in string", offset: at };
     let unit = hex4(input, at + 2).ok_or(invalid)?;
-    if (0xD800..0xDC00).contains(&unit) && input.get(at + 6..at + 8) == Some(b"\\u") {
-        if let Some(low @ 0xDC00..0xE000) = hex4(input, at + 8) {
-            let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-            return Ok((char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER), 12));
-        }
+    if (0xD800..0xDC00).contains(&unit)
+        && input.get(at + 6..at + 8) == Some(b"\\u")
+        && let Some(low @ 0xDC00..0xE000) = hex4(input, at + 8)
+    {
+        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+        return Ok((char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER), 12));
     }
     // A lone surrogate (from_u32 refuses them) becomes U+FFFD.
     Ok((char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6))

@@ -17,6 +17,6 @@ mod transaction;
 mod urlencoded;
 
 pub(crate) use fields::ByteRange;
-pub(crate) use source::{SOURCE_COUNT, Source, SourceSet};
+pub(crate) use source::{Source, SourceSet};
 pub(crate) use transaction::RequestData;
 pub use transaction::{Limit, Transaction};

@@ -160,20 +160,19 @@ impl RequestData {
     }
 
     fn prepare_headers(&mut self) {
-        if self.scalars[Source::Host.index()].is_none() {
-            if let Some(range) = self
+        if self.scalars[Source::Host.index()].is_none()
+            && let Some(range) = self
                 .fields
                 .pairs
                 .iter()
                 .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"host"))
                 .map(|p| p.value)
-            {
-                let value = self.fields.get(range).to_vec_in_tmp(&mut self.tmp);
-                let host = host_without_port(&self.tmp[..value]);
-                let start = self.fields.mark();
-                self.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
-                self.scalars[Source::Host.index()] = Some(self.fields.range_from(start));
-            }
+        {
+            let value = self.fields.get(range).to_vec_in_tmp(&mut self.tmp);
+            let host = host_without_port(&self.tmp[..value]);
+            let start = self.fields.mark();
+            self.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
+            self.scalars[Source::Host.index()] = Some(self.fields.range_from(start));
         }
         if !self.scheme_set {
             self.set_scalar(Source::Scheme, b"http");

@@ -145,11 +145,11 @@ pub(super) fn decode(input: &[u8], out: &mut Vec<u8>) {
     out.reserve(input.len());
     let mut i = 0;
     while let Some(&b) = input.get(i) {
-        if b == b'&' {
-            if let Some(used) = reference(&input[i + 1..], out) {
-                i += 1 + used;
-                continue;
-            }
+        if b == b'&'
+            && let Some(used) = reference(&input[i + 1..], out)
+        {
+            i += 1 + used;
+            continue;
         }
         out.push(b);
         i += 1;

@@ -91,11 +91,12 @@ fn unicode(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
         return Some(digits + 2);
     }
     let cp = hex4(s)?;
-    if (0xD800..=0xDBFF).contains(&cp) && s.get(4..6) == Some(b"\\u") {
-        if let Some(low @ 0xDC00..=0xDFFF) = hex4(&s[6..]) {
-            push_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
-            return Some(10);
-        }
+    if (0xD800..=0xDBFF).contains(&cp)
+        && s.get(4..6) == Some(b"\\u")
+        && let Some(low @ 0xDC00..=0xDFFF) = hex4(&s[6..])
+    {
+        push_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+        return Some(10);
     }
     push_code_point(out, cp);
     Some(4)

@@ -58,12 +58,13 @@ pub(super) fn decode(input: &[u8], out: &mut Vec<u8>, uni: bool) {
             }
             b'%' => {
                 let rest = &input[i + 1..];
-                if uni && matches!(rest.first(), Some(b'u' | b'U')) {
-                    if let Some(cp) = hex4(&rest[1..]) {
-                        out.push(uni_byte(cp));
-                        i += 6;
-                        continue;
-                    }
+                if uni
+                    && matches!(rest.first(), Some(b'u' | b'U'))
+                    && let Some(cp) = hex4(&rest[1..])
+                {
+                    out.push(uni_byte(cp));
+                    i += 6;
+                    continue;
                 }
                 if let Some(v) = hex_pair(rest) {
                     out.push(v);

@@ -88,10 +88,8 @@ impl Record {
             .header_list
             .iter()
             .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
-        if chunked {
-            if let Some(body) = dechunk(&self.body_bytes) {
-                self.body_bytes = body;
-            }
+        if chunked && let Some(body) = dechunk(&self.body_bytes) {
+            self.body_bytes = body;
         }
         Ok(self)
     }

@@ -1,7 +1,12 @@
 //! The `rampart` command line: check, fmt, scan.
 
+mod alloc;
+mod bench;
 mod corpus;
 mod scan;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +30,11 @@ usage:
       false-positive rates per class; --out writes one JSON line per request,
       --audit the audit event of each request a rule matched, --json prints
       the summary as JSON on the last line
+
+  rampart bench [--config FILE] [--paranoia N] [--warmup K] [--repeat N] [--json] CORPUS.jsonl...
+      evaluate the corpora repeatedly on one thread; print median and p99
+      microseconds per request, requests/s, MB/s of request bytes, allocations
+      per request, peak memory and compile time (--json: one JSON object last)
 
 Without --config, the built-in default rules are used.
 ";
@@ -115,6 +125,7 @@ fn run() -> Result<ExitCode> {
         "check" => check(args),
         "fmt" => fmt(args),
         "scan" => scan::run(args),
+        "bench" => bench::run(args),
         "help" | "--help" | "-h" => {
             out!("{}", USAGE.trim_end());
             Ok(ExitCode::SUCCESS)

@@ -67,6 +67,8 @@ struct Work {
     automaton_passes: f64,
     regex_confirmations: f64,
     direct_checks: f64,
+    transform_steps: f64,
+    literal_hits: f64,
 }
 
 impl Work {
@@ -76,6 +78,8 @@ impl Work {
         self.automaton_passes += s.automaton_passes as f64;
         self.regex_confirmations += s.regex_confirmations as f64;
         self.direct_checks += s.direct_checks as f64;
+        self.transform_steps += s.transform_steps as f64;
+        self.literal_hits += s.literal_hits as f64;
     }
 
     fn per(self, n: usize) -> Work {
@@ -87,6 +91,8 @@ impl Work {
             automaton_passes: r(self.automaton_passes),
             regex_confirmations: r(self.regex_confirmations),
             direct_checks: r(self.direct_checks),
+            transform_steps: r(self.transform_steps),
+            literal_hits: r(self.literal_hits),
         }
     }
 }
@@ -206,10 +212,12 @@ fn print_table(s: &Summary) -> Result<()> {
     );
     let w = s.work_per_request;
     crate::out!(
-        "  per request: {} values inspected, {} pipeline runs, {} automaton passes, {} regex confirmations, {} direct checks",
+        "  per request: {} values inspected, {} transform steps, {} pipeline runs, {} automaton passes, {} literal hits, {} regex confirmations, {} direct checks",
         w.values_inspected,
+        w.transform_steps,
         w.pipeline_runs,
         w.automaton_passes,
+        w.literal_hits,
         w.regex_confirmations,
         w.direct_checks
     );
@@ -287,12 +295,12 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
             all.micros.push(micros);
             tally.work.add(tx.stats());
             all.work.add(tx.stats());
-            if let Some(audit) = audit.as_mut() {
-                if verdict.match_count() > 0 {
-                    audit_line.clear();
-                    tx.write_audit_json(&mut audit_line);
-                    audit.write_all(&audit_line)?;
-                }
+            if let Some(audit) = audit.as_mut()
+                && verdict.match_count() > 0
+            {
+                audit_line.clear();
+                tx.write_audit_json(&mut audit_line);
+                audit.write_all(&audit_line)?;
             }
             if let Some(out) = out.as_mut() {
                 ids.clear();

@@ -75,6 +75,13 @@ enum rampart_result
    * A file could not be read (config, rule or data file).
    */
   RAMPART_RESULT_IO = 8,
+  /**
+   * The data comes after the phase that inspects it was evaluated (the
+   * request line, client or scheme after the headers phase, body bytes
+   * after the body phase): it would never be inspected, so it is refused.
+   * Headers are accepted late: they are inspected in the body phase.
+   */
+  RAMPART_RESULT_TOO_LATE = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -348,7 +355,9 @@ rampart_result rampart_ruleset_compile(const char *rules,
  * Loads an engine config (TOML) from the path in `config_path` (`len` bytes,
  * no NUL needed) and the rule files it includes. Ownership as for
  * `rampart_ruleset_compile`. Returns IO when a file cannot be read,
- * RULE_ERROR when a config or rule file is wrong. Thread-safe.
+ * RULE_ERROR when a config or rule file is wrong, INVALID_ARGUMENT for an
+ * empty path or one containing a NUL byte (each with an error in `*err`).
+ * Thread-safe.
  */
 rampart_result rampart_ruleset_load(const char *config_path,
                                     size_t len,
@@ -431,7 +440,9 @@ rampart_result rampart_tx_reset_with(struct rampart_tx *tx, struct rampart_rules
 /**
  * Sets the request line: method, request target as received (`/path?query`
  * or `http://host/path`), protocol (`HTTP/1.1`; empty for HTTP/0.9). Bytes
- * need not be UTF-8. NULL_ARGUMENT for NULL pointers with non-zero lengths.
+ * need not be UTF-8. A second call replaces the first. NULL_ARGUMENT for NULL
+ * pointers with non-zero lengths; TOO_LATE after the headers phase was
+ * evaluated (reset the transaction first).
  */
 rampart_result rampart_tx_set_request(struct rampart_tx *tx,
                                       const char *method,
@@ -442,12 +453,14 @@ rampart_result rampart_tx_set_request(struct rampart_tx *tx,
                                       size_t protocol_len);
 
 /**
- * Sets the client address as text (`203.0.113.7`, `2001:db8::1`).
+ * Sets the client address as text (`203.0.113.7`, `2001:db8::1`). TOO_LATE
+ * after the headers phase was evaluated.
  */
 rampart_result rampart_tx_set_client(struct rampart_tx *tx, const char *ip, size_t len);
 
 /**
- * Sets the scheme the request arrived with (`http` or `https`; default `http`).
+ * Sets the scheme the request arrived with (`http` or `https`; default
+ * `http`). TOO_LATE after the headers phase was evaluated.
  */
 rampart_result rampart_tx_set_scheme(struct rampart_tx *tx, const char *scheme, size_t len);
 
@@ -458,7 +471,9 @@ rampart_result rampart_tx_set_request_id(struct rampart_tx *tx, const char *id, 
 
 /**
  * Adds a request header (in order; duplicates kept). Headers past the
- * configured limits are dropped and flagged (see `rampart_verdict.limit`).
+ * configured limits are dropped and flagged (see `rampart_verdict.limit`). A
+ * header added after the headers phase was evaluated is inspected in the
+ * body phase.
  */
 rampart_result rampart_tx_add_header(struct rampart_tx *tx,
                                      const char *name,
@@ -469,6 +484,7 @@ rampart_result rampart_tx_add_header(struct rampart_tx *tx,
 /**
  * Appends a chunk of the request body. Bytes past `max_body_bytes` are not
  * kept; the request is flagged (and rejected if the config says so).
+ * TOO_LATE after the body phase was evaluated.
  */
 rampart_result rampart_tx_append_body(struct rampart_tx *tx, const uint8_t *data, size_t len);
 
@@ -501,7 +517,7 @@ rampart_result rampart_tx_match(const struct rampart_tx *tx,
  * `buf` and returns its length in bytes. Writes only when it fits
  * (`length <= cap`), and then also a NUL after it when there is room
  * (`length < cap`). Call with `cap = 0` to ask for the length. Returns 0 for a
- * NULL transaction, or a NULL `buf` with `cap > 0`.
+ * NULL or poisoned transaction, or a NULL `buf` with `cap > 0`.
  */
 size_t rampart_tx_audit_json(const struct rampart_tx *tx, char *buf, size_t cap);
 

@@ -66,6 +66,7 @@ impl Transaction {
             req.prepare(p, rs.config());
             update_exclusions(rs, req, res, scratch, p);
             scan_phase(rs, req, res, scratch, p);
+            req.scanned_pairs = req.fields.pairs.len();
             decide(rs, req, res, scratch, p);
             res.verdict = verdict(rs, req, res, p);
         }
@@ -124,9 +125,11 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             scan_value(rs, res, scratch, s, ByteRange::EMPTY, b"", v, phase);
         }
     }
-    for pair in &req.fields.pairs {
+    // Pairs not scanned yet: this phase's, and headers added after the headers
+    // phase (scanned in the body phase rather than not at all).
+    for pair in &req.fields.pairs[req.scanned_pairs.min(req.fields.pairs.len())..] {
         let name_source = Source::of_pair(pair.origin, true);
-        if name_source.phase() != phase {
+        if name_source.phase() > phase {
             continue;
         }
         let key = req.fields.get(pair.name);

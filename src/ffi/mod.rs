@@ -65,6 +65,11 @@ pub enum rampart_result {
     Poisoned = 7,
     /// A file could not be read (config, rule or data file).
     Io = 8,
+    /// The data comes after the phase that inspects it was evaluated (the
+    /// request line, client or scheme after the headers phase, body bytes
+    /// after the body phase): it would never be inspected, so it is refused.
+    /// Headers are accepted late: they are inspected in the body phase.
+    TooLate = 9,
 }
 
 /// A request phase, as passed to `rampart_tx_evaluate`.
@@ -364,7 +369,9 @@ pub extern "C" fn rampart_ruleset_compile(
 /// Loads an engine config (TOML) from the path in `config_path` (`len` bytes,
 /// no NUL needed) and the rule files it includes. Ownership as for
 /// `rampart_ruleset_compile`. Returns IO when a file cannot be read,
-/// RULE_ERROR when a config or rule file is wrong. Thread-safe.
+/// RULE_ERROR when a config or rule file is wrong, INVALID_ARGUMENT for an
+/// empty path or one containing a NUL byte (each with an error in `*err`).
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_ruleset_load(
     config_path: *const c_char,
@@ -379,6 +386,13 @@ pub extern "C" fn rampart_ruleset_load(
             return rampart_result::NullArgument;
         };
         if bytes.is_empty() || bytes.contains(&0) {
+            let error = crate::RuleError::whole_file(
+                crate::dsl::ErrorKind::Io,
+                "<config>",
+                if bytes.is_empty() { "empty config path" } else { "config path contains a NUL byte" },
+            );
+            // SAFETY: `err` is NULL or writable.
+            unsafe { set_error(err, &RuleErrors::from(error)) };
             return rampart_result::InvalidArgument;
         }
         let path = path_from_bytes(bytes);
@@ -576,7 +590,9 @@ fn with_tx(tx: *mut rampart_tx, f: impl FnOnce(&mut Transaction) -> rampart_resu
 
 /// Sets the request line: method, request target as received (`/path?query`
 /// or `http://host/path`), protocol (`HTTP/1.1`; empty for HTTP/0.9). Bytes
-/// need not be UTF-8. NULL_ARGUMENT for NULL pointers with non-zero lengths.
+/// need not be UTF-8. A second call replaces the first. NULL_ARGUMENT for NULL
+/// pointers with non-zero lengths; TOO_LATE after the headers phase was
+/// evaluated (reset the transaction first).
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_set_request(
     tx: *mut rampart_tx,
@@ -589,6 +605,9 @@ pub extern "C" fn rampart_tx_set_request(
 ) -> rampart_result {
     boundary(|| {
         with_tx(tx, |t| {
+            if t.is_evaluated(Phase::RequestHeaders) {
+                return rampart_result::TooLate;
+            }
             // SAFETY: each pointer is NULL or has its length of readable bytes.
             let (Some(m), Some(u), Some(p)) =
                 (unsafe { bytes_arg(method.cast(), method_len) }, unsafe { bytes_arg(uri.cast(), uri_len) }, unsafe {
@@ -603,26 +622,34 @@ pub extern "C" fn rampart_tx_set_request(
     })
 }
 
-/// Sets the client address as text (`203.0.113.7`, `2001:db8::1`).
+/// Sets the client address as text (`203.0.113.7`, `2001:db8::1`). TOO_LATE
+/// after the headers phase was evaluated.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_set_client(tx: *mut rampart_tx, ip: *const c_char, len: usize) -> rampart_result {
     boundary(|| {
         with_tx(tx, |t| {
             // SAFETY: NULL or `len` readable bytes.
             let Some(ip) = (unsafe { bytes_arg(ip.cast(), len) }) else { return rampart_result::NullArgument };
+            if t.is_evaluated(Phase::RequestHeaders) {
+                return rampart_result::TooLate;
+            }
             t.set_client(ip);
             rampart_result::Ok
         })
     })
 }
 
-/// Sets the scheme the request arrived with (`http` or `https`; default `http`).
+/// Sets the scheme the request arrived with (`http` or `https`; default
+/// `http`). TOO_LATE after the headers phase was evaluated.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_set_scheme(tx: *mut rampart_tx, scheme: *const c_char, len: usize) -> rampart_result {
     boundary(|| {
         with_tx(tx, |t| {
             // SAFETY: NULL or `len` readable bytes.
             let Some(s) = (unsafe { bytes_arg(scheme.cast(), len) }) else { return rampart_result::NullArgument };
+            if t.is_evaluated(Phase::RequestHeaders) {
+                return rampart_result::TooLate;
+            }
             t.set_scheme(s);
             rampart_result::Ok
         })
@@ -643,7 +670,9 @@ pub extern "C" fn rampart_tx_set_request_id(tx: *mut rampart_tx, id: *const c_ch
 }
 
 /// Adds a request header (in order; duplicates kept). Headers past the
-/// configured limits are dropped and flagged (see `rampart_verdict.limit`).
+/// configured limits are dropped and flagged (see `rampart_verdict.limit`). A
+/// header added after the headers phase was evaluated is inspected in the
+/// body phase.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_add_header(
     tx: *mut rampart_tx,
@@ -668,12 +697,16 @@ pub extern "C" fn rampart_tx_add_header(
 
 /// Appends a chunk of the request body. Bytes past `max_body_bytes` are not
 /// kept; the request is flagged (and rejected if the config says so).
+/// TOO_LATE after the body phase was evaluated.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_append_body(tx: *mut rampart_tx, data: *const u8, len: usize) -> rampart_result {
     boundary(|| {
         with_tx(tx, |t| {
             // SAFETY: NULL or `len` readable bytes.
             let Some(d) = (unsafe { bytes_arg(data, len) }) else { return rampart_result::NullArgument };
+            if t.is_evaluated(Phase::RequestBody) {
+                return rampart_result::TooLate;
+            }
             t.append_body(d);
             rampart_result::Ok
         })
@@ -830,13 +863,13 @@ thread_local! {
 /// `buf` and returns its length in bytes. Writes only when it fits
 /// (`length <= cap`), and then also a NUL after it when there is room
 /// (`length < cap`). Call with `cap = 0` to ask for the length. Returns 0 for a
-/// NULL transaction, or a NULL `buf` with `cap > 0`.
+/// NULL or poisoned transaction, or a NULL `buf` with `cap > 0`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rampart_tx_audit_json(tx: *const rampart_tx, buf: *mut c_char, cap: usize) -> usize {
     boundary(|| {
         // SAFETY: NULL or a live transaction.
         let Some(h) = (unsafe { tx.as_ref() }) else { return 0 };
-        if buf.is_null() && cap > 0 {
+        if h.poisoned || (buf.is_null() && cap > 0) {
             return 0;
         }
         AUDIT.with(|cell| {

@@ -75,7 +75,15 @@ pub(crate) struct RequestData {
     /// The first limit the request went over.
     pub(crate) limit: Option<Limit>,
     prepared: [bool; 2],
+    /// Pairs already scanned (a later phase scans the rest: late headers too).
+    pub(crate) scanned_pairs: usize,
+    /// Pairs already looked at for `Cookie` headers.
+    cookies_parsed: usize,
     scheme_set: bool,
+    /// The scheme and host came from an absolute-form target (a later
+    /// `set_request` must forget them).
+    scheme_from_uri: bool,
+    host_from_uri: bool,
     tmp: Vec<u8>,
     pub(crate) body_kind: Option<BodyKind>,
     request_id: RequestId,
@@ -96,7 +104,11 @@ impl RequestData {
         self.encoding_error = false;
         self.limit = None;
         self.prepared = [false; 2];
+        self.scanned_pairs = 0;
+        self.cookies_parsed = 0;
         self.scheme_set = false;
+        self.scheme_from_uri = false;
+        self.host_from_uri = false;
         self.tmp.clear();
         self.body_kind = None;
         self.request_id_len = 0;
@@ -186,10 +198,14 @@ impl RequestData {
             self.tmp = tmp;
             self.absorb(status, false);
         }
-        let mut i = 0;
-        while i < self.fields.pairs.len() {
+        self.parse_new_cookies();
+    }
+
+    /// Parses the `Cookie` headers added since the last call.
+    fn parse_new_cookies(&mut self) {
+        let end = self.fields.pairs.len();
+        for i in self.cookies_parsed..end {
             let p = self.fields.pairs[i];
-            i += 1;
             if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
                 self.tmp.clear();
                 self.tmp.extend_from_slice(self.fields.get(p.value));
@@ -198,9 +214,13 @@ impl RequestData {
                 self.tmp = tmp;
             }
         }
+        // Cookie pairs appended above are not headers: no need to look at them again.
+        self.cookies_parsed = self.fields.pairs.len();
     }
 
     fn prepare_body(&mut self, config: &Config) {
+        // Headers added after the headers phase are inspected now: their cookies too.
+        self.parse_new_cookies();
         if self.body_offered > config.get_max_body_bytes() as u64 {
             self.over(Limit::BodyBytes);
         }
@@ -378,6 +398,17 @@ impl Transaction {
         } else {
             uri
         };
+        // A second call replaces the first: forget what came from its target.
+        req.scalars[Source::Query.index()] = None;
+        if req.scheme_from_uri {
+            req.scalars[Source::Scheme.index()] = None;
+            req.scheme_set = false;
+            req.scheme_from_uri = false;
+        }
+        if req.host_from_uri {
+            req.scalars[Source::Host.index()] = None;
+            req.host_from_uri = false;
+        }
         req.set_scalar(Source::Method, method);
         req.set_scalar(Source::Uri, uri);
         req.set_scalar(Source::Protocol, protocol);
@@ -401,6 +432,7 @@ impl Transaction {
                 req.fields.bytes.extend(scheme.iter().map(u8::to_ascii_lowercase));
                 req.scalars[Source::Scheme.index()] = Some(req.fields.range_from(lower_start));
                 req.scheme_set = true;
+                req.scheme_from_uri = true;
                 let after = &rest[pos + 3..];
                 let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
                 let authority = &after[..end];
@@ -409,6 +441,7 @@ impl Transaction {
                 let hs = req.fields.mark();
                 req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
                 req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
+                req.host_from_uri = true;
                 rest = &after[end..];
                 // An absolute target without a path names the root (RFC 9110 4.2.3).
                 if !rest.starts_with(b"/") {
@@ -458,6 +491,7 @@ impl Transaction {
         self.req.fields.bytes.extend(scheme.as_ref().iter().map(u8::to_ascii_lowercase));
         self.req.scalars[Source::Scheme.index()] = Some(self.req.fields.range_from(start));
         self.req.scheme_set = true;
+        self.req.scheme_from_uri = false;
     }
 
     /// Sets the id used in the audit event (at most 64 bytes are kept; bytes
@@ -472,7 +506,9 @@ impl Transaction {
     }
 
     /// Adds a request header, in order; duplicates are kept. Headers beyond
-    /// `max_headers` or `max_header_bytes` are dropped and flagged.
+    /// `max_headers` or `max_header_bytes` are dropped and flagged. A header
+    /// added after the headers phase was evaluated is inspected in the body
+    /// phase.
     pub fn add_header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         let (name, value) = (name.as_ref(), value.as_ref());
         let config = self.ruleset.config();
@@ -494,6 +530,8 @@ impl Transaction {
 
     /// Appends a chunk of the request body. Bytes beyond `max_body_bytes` are
     /// not kept; the request is flagged (and rejected, if so configured).
+    /// Bytes appended after the body phase was evaluated are never inspected:
+    /// check [`Transaction::is_evaluated`] (the C ABI refuses them).
     pub fn append_body(&mut self, chunk: impl AsRef<[u8]>) {
         let chunk = chunk.as_ref();
         let max = self.ruleset.config().get_max_body_bytes();
@@ -501,6 +539,14 @@ impl Transaction {
         req.body_offered = req.body_offered.saturating_add(chunk.len() as u64);
         let room = max.saturating_sub(req.body.len());
         req.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// True when `phase` has been evaluated: data for it added now comes too
+    /// late (the request line, client and scheme for the headers phase; the
+    /// body for the body phase). Headers are the exception: late ones are
+    /// inspected in the body phase.
+    pub fn is_evaluated(&self, phase: crate::Phase) -> bool {
+        self.res.done[phase as usize]
     }
 
     /// The limit the request went over, if any.

@@ -25,6 +25,11 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
+    // The shared library's SONAME carries the ABI major version, so hosts
+    // linked against ABI 1 keep loading a compatible librampart.so.1.
+    if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,librampart.so.1");
+    }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.join("rules");
     println!("cargo:rerun-if-changed=rules");

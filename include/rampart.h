@@ -55,11 +55,13 @@ enum rampart_result
    */
   RAMPART_RESULT_RULE_ERROR = 3,
   /**
-   * A configured limit was exceeded.
+   * Reserved: no function returns it yet (limits show in
+   * `rampart_verdict.limit`).
    */
   RAMPART_RESULT_LIMIT_EXCEEDED = 4,
   /**
-   * A caller's buffer is too small.
+   * Reserved: no function returns it yet (`rampart_tx_audit_json` reports
+   * the size it needs instead).
    */
   RAMPART_RESULT_BUFFER_TOO_SMALL = 5,
   /**
@@ -197,7 +199,8 @@ typedef struct rampart_match {
   size_t message_len;
   /**
    * The field that matched, as rule authors write it: `args["q"]`,
-   * `headers["user-agent"]`, `path` (ASCII; empty for rules without a field).
+   * `headers["user-agent"]` (header names lowercased), `path` (ASCII;
+   * empty for rules without a field).
    */
   const char *field;
   /**
@@ -205,7 +208,7 @@ typedef struct rampart_match {
    */
   size_t field_len;
   /**
-   * Up to 64 bytes of the transformed value from the match on (any bytes).
+   * The matched bytes of the transformed value, at most 64 (any bytes).
    */
   const uint8_t *snippet;
   /**

@@ -133,6 +133,19 @@ impl Loader {
         }
         let text = match fs_for(embedded).read(path) {
             Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData && !embedded => {
+                // Not UTF-8: say where, like any other mistake in the file.
+                let bytes = std::fs::read(path).unwrap_or_default();
+                let at = std::str::from_utf8(&bytes).err().map_or(0, |e| e.valid_up_to());
+                let source = SourceFile::new(path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned());
+                self.errors.push(RuleError::new(
+                    ErrorKind::Syntax,
+                    &source,
+                    Span::new(at, at + 1),
+                    "rule file is not UTF-8 here",
+                ));
+                return;
+            }
             Err(e) => {
                 let message = match e.kind() {
                     std::io::ErrorKind::NotFound => {

@@ -459,8 +459,14 @@ fn write_field(text: &mut StableText, hit: &Hit, req: &RequestData) -> TextRange
     let mut range = text.reserve(source.field_name().len() + 4 + 4 * key.len());
     text.push(&mut range, source.field_name().as_bytes());
     if source.is_keyed() {
+        // Header names compare case-insensitively: show them as rules write them.
+        let lower = matches!(
+            source,
+            Source::HeaderName | Source::HeaderValue | Source::PartHeaderName | Source::PartHeaderValue
+        );
         text.push(&mut range, b"[\"");
         for &b in key {
+            let b = if lower { b.to_ascii_lowercase() } else { b };
             match b {
                 b'"' => text.push(&mut range, b"\\\""),
                 b'\\' => text.push(&mut range, b"\\\\"),

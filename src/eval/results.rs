@@ -192,8 +192,9 @@ impl<'a> Match<'a> {
     }
 
     /// The field that matched, as a rule author writes it: `args["q"]`,
-    /// `headers["user-agent"]`, `path`; empty for rules decided by `when` alone.
-    /// Non-printable key bytes are escaped as `\xNN`.
+    /// `headers["user-agent"]` (header names lowercased, as they compare),
+    /// `path`; empty for rules decided by `when` alone. Non-printable key
+    /// bytes are escaped as `\xNN`.
     pub fn field(&self) -> &'a str {
         self.field
     }
@@ -203,7 +204,7 @@ impl<'a> Match<'a> {
         self.offset
     }
 
-    /// Up to 64 bytes of the transformed value from the match on.
+    /// The matched bytes of the transformed value, at most 64.
     pub fn snippet(&self) -> &'a [u8] {
         self.snippet
     }

@@ -54,9 +54,11 @@ pub enum rampart_result {
     InvalidArgument = 2,
     /// The rules or the config do not compile; the error says where.
     RuleError = 3,
-    /// A configured limit was exceeded.
+    /// Reserved: no function returns it yet (limits show in
+    /// `rampart_verdict.limit`).
     LimitExceeded = 4,
-    /// A caller's buffer is too small.
+    /// Reserved: no function returns it yet (`rampart_tx_audit_json` reports
+    /// the size it needs instead).
     BufferTooSmall = 5,
     /// rampart panicked (a bug). The call had no effect; a transaction that
     /// was being used is poisoned.
@@ -163,11 +165,12 @@ pub struct rampart_match {
     /// Its length in bytes.
     pub message_len: usize,
     /// The field that matched, as rule authors write it: `args["q"]`,
-    /// `headers["user-agent"]`, `path` (ASCII; empty for rules without a field).
+    /// `headers["user-agent"]` (header names lowercased), `path` (ASCII;
+    /// empty for rules without a field).
     pub field: *const c_char,
     /// Its length in bytes.
     pub field_len: usize,
-    /// Up to 64 bytes of the transformed value from the match on (any bytes).
+    /// The matched bytes of the transformed value, at most 64 (any bytes).
     pub snippet: *const u8,
     /// Its length in bytes.
     pub snippet_len: usize,
@@ -342,10 +345,13 @@ pub extern "C" fn rampart_ruleset_compile(
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                let error = crate::RuleError::whole_file(
+                let at = e.valid_up_to();
+                let source = crate::dsl::SourceFile::new("<inline>", String::from_utf8_lossy(bytes).into_owned());
+                let error = crate::RuleError::new(
                     crate::dsl::ErrorKind::Syntax,
-                    "<inline>",
-                    format!("rule text is not UTF-8 (at byte {})", e.valid_up_to()),
+                    &source,
+                    crate::dsl::Span::new(at, at + 1),
+                    "rule text is not UTF-8 here",
                 );
                 // SAFETY: `err` is NULL or writable.
                 unsafe { set_error(err, &RuleErrors::from(error)) };
@@ -759,7 +765,7 @@ pub extern "C" fn rampart_tx_evaluate(
     out: *mut rampart_verdict,
 ) -> rampart_result {
     boundary(|| {
-        if out.is_null() {
+        if out.is_null() || tx.is_null() {
             return rampart_result::NullArgument;
         }
         let phase = match phase {

@@ -1,0 +1,90 @@
+//! Per-request latency and throughput with the built-in rules.
+//!
+//! `cargo bench --bench evaluate` (reports land in target/criterion). Corpus
+//! benches need ../shared/corpus and are skipped, with a note, without it.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Request, evaluate};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rampart::{Config, Ruleset, Transaction};
+
+fn ruleset(paranoia: u8) -> Arc<Ruleset> {
+    Arc::new(
+        Ruleset::builder()
+            .default_rules()
+            .configure(Config::new().paranoia(paranoia))
+            .build()
+            .expect("default rules compile"),
+    )
+}
+
+fn bench_requests(c: &mut Criterion, group: &str, name: &str, rs: &Arc<Ruleset>, requests: &[Request]) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(requests.len() as u64));
+    let mut scratch = rs.create_scratch();
+    let mut tx = Transaction::new(rs.clone());
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let mut blocked = 0;
+            for r in requests {
+                blocked += usize::from(evaluate(&mut tx, &mut scratch, r));
+            }
+            blocked
+        })
+    });
+    g.finish();
+}
+
+fn corpora(c: &mut Criterion) {
+    for (file, limit) in [("benign-api.jsonl", 1000), ("gotestwaf.jsonl", 585), ("libinjection.jsonl", 1000)] {
+        let Some(requests) = common::corpus(file, limit) else {
+            eprintln!("skipped corpus benches: ../shared/corpus/{file} not found");
+            return;
+        };
+        for paranoia in [1, 2] {
+            let rs = ruleset(paranoia);
+            bench_requests(c, "corpus_per_request", &format!("{file}/pl{paranoia}"), &rs, &requests);
+        }
+    }
+}
+
+fn shapes(c: &mut Criterion) {
+    let rs = ruleset(1);
+    let noop = Arc::new(Ruleset::from_rules("").expect("the empty rule set compiles"));
+    let get = common::benign_get();
+    let form = common::form_post_1k();
+    let mut g = c.benchmark_group("request_shape");
+    for (name, r) in [("get_8_headers_5_args", &get), ("form_post_1k", &form)] {
+        for (label, set) in [("default_rules", &rs), ("no_op", &noop)] {
+            let mut scratch = set.create_scratch();
+            let mut tx = Transaction::new(set.clone());
+            g.throughput(Throughput::Bytes(r.bytes() as u64));
+            g.bench_with_input(BenchmarkId::new(name, label), r, |b, r| b.iter(|| evaluate(&mut tx, &mut scratch, r)));
+        }
+    }
+    g.finish();
+}
+
+fn bodies(c: &mut Criterion) {
+    let rs = ruleset(1);
+    let cases = [
+        ("json_64k", common::post("/api/v1/orders", "application/json", common::json_body(64 << 10))),
+        ("json_1m", common::post("/api/v1/orders", "application/json", common::json_body(1 << 20))),
+        ("urlencoded_1m", common::post("/form", "application/x-www-form-urlencoded", common::urlencoded_body(1 << 20))),
+    ];
+    let mut g = c.benchmark_group("body_throughput");
+    g.sample_size(20);
+    for (name, r) in &cases {
+        let mut scratch = rs.create_scratch();
+        let mut tx = Transaction::new(rs.clone());
+        g.throughput(Throughput::Bytes(r.bytes() as u64));
+        g.bench_function(*name, |b| b.iter(|| evaluate(&mut tx, &mut scratch, r)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, shapes, bodies, corpora);
+criterion_main!(benches);

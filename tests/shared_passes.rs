@@ -57,15 +57,19 @@ fn adding_rules_to_a_group_adds_no_passes() {
     let (large, large_rules) = stats_for(&rules(100));
     assert_eq!(small_rules, 2);
     assert_eq!(large_rules, 302);
-    // 7 argument values (all longer than any pattern's shortest match), each
-    // scanned once per distinct pipeline: one run and one Aho-Corasick pass plus
-    // one multi-regex pass per value.
+    // 7 argument values, each transformed once by the one pipeline, and
+    // scanned at most once by the Aho-Corasick automaton and once by the
+    // regex set however many rules there are (a pass is skipped when the text
+    // lacks every byte its patterns need).
     assert_eq!(small.values_inspected, 7);
     assert_eq!(small.pipeline_runs, 7);
-    assert_eq!(small.automaton_passes, 14);
     assert_eq!(large.values_inspected, small.values_inspected);
     assert_eq!(large.pipeline_runs, small.pipeline_runs, "150x the rules, same pipeline runs");
-    assert_eq!(large.automaton_passes, small.automaton_passes, "150x the rules, same automaton passes");
+    assert!(small.automaton_passes <= 2 * small.values_inspected);
+    assert!(
+        large.automaton_passes <= 2 * large.values_inspected,
+        "150x the rules, still at most two passes per value: {large:?}"
+    );
     // Nothing in this benign request contains a prefilter literal.
     assert_eq!(large.regex_confirmations, 0);
 }

@@ -30,9 +30,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
 
 use super::ir::*;
-use super::regex::compile_set;
+use super::regex::{compile_set, required_bytes};
 use crate::request::Source;
 use crate::transform::Transform;
+use crate::transform::byteset::{ByteSet, commonness};
 
 /// Where an operator's match must sit, for literal operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +105,11 @@ pub(crate) struct Scanner {
     pub(crate) ac_min_len: usize,
     /// Shortest text any regex of the set can match: shorter texts skip the pass.
     pub(crate) set_min_len: usize,
+    /// Bytes one of which any Aho-Corasick hit needs (both cases of letters):
+    /// texts without them skip the pass. None: no filter.
+    pub(crate) ac_required: Option<ByteSet>,
+    /// Bytes one of which any match of the regex set needs. None: no filter.
+    pub(crate) set_required: Option<ByteSet>,
 }
 
 /// The rules of one source that share a transform pipeline.
@@ -129,6 +135,10 @@ pub(crate) struct TrieNode {
     pub(crate) depth: u8,
     /// Groups (indices into [`SourcePlan::groups`]) whose pipeline ends here.
     pub(crate) groups: Vec<u16>,
+    /// The index one past this node's subtree in the depth-first order.
+    pub(crate) subtree_end: u32,
+    /// The groups in this node's subtree, as a bitset over the source's groups.
+    pub(crate) subtree_groups: Vec<u64>,
 }
 
 /// Everything the matcher does with the values of one source.
@@ -234,14 +244,32 @@ fn build_trie(program: &Program, groups: &[Group]) -> Vec<TrieNode> {
         }
         node.groups.push(g as u16);
     }
-    fn flatten(node: Node, depth: u8, out: &mut Vec<TrieNode>) {
-        out.push(TrieNode { transform: node.transform, depth, groups: node.groups });
-        for child in node.children {
-            flatten(child, depth + 1, out);
+    let words = groups.len().div_ceil(64);
+    fn flatten(node: Node, depth: u8, words: usize, out: &mut Vec<TrieNode>) -> Vec<u64> {
+        let at = out.len();
+        let mut subtree = vec![0u64; words];
+        for &g in &node.groups {
+            subtree[usize::from(g) / 64] |= 1 << (g % 64);
         }
+        out.push(TrieNode {
+            transform: node.transform,
+            depth,
+            groups: node.groups,
+            subtree_end: 0,
+            subtree_groups: Vec::new(),
+        });
+        for child in node.children {
+            let below = flatten(child, depth + 1, words, out);
+            for (w, b) in subtree.iter_mut().zip(below) {
+                *w |= b;
+            }
+        }
+        out[at].subtree_end = out.len() as u32;
+        out[at].subtree_groups = subtree.clone();
+        subtree
     }
     let mut out = Vec::new();
-    flatten(root, 0, &mut out);
+    flatten(root, 0, words, &mut out);
     out
 }
 
@@ -355,6 +383,18 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         Some(ac)
     };
     let ac_min_len = patterns.iter().map(Vec::len).min().unwrap_or(0);
+    // For each pattern its least common byte (both cases: the automaton is
+    // ASCII case-insensitive); a text with none of them cannot hit.
+    let mut ac_required = ByteSet::EMPTY;
+    for p in &patterns {
+        if let Some(b) = p.iter().copied().min_by_key(|&b| commonness(b)) {
+            ac_required.insert(b.to_ascii_lowercase());
+            ac_required.insert(b.to_ascii_uppercase());
+        }
+    }
+    let ac_required = (!patterns.is_empty()).then_some(ac_required);
+    let set_required =
+        set_hirs.iter().map(|h| required_bytes(h)).try_fold(ByteSet::EMPTY, |acc, r| r.map(|r| acc.union(r)));
     let set_min_len = set_hirs.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0);
     let set =
         if set_hirs.is_empty() { None } else { Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?) };
@@ -370,5 +410,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         set_groups,
         ac_min_len,
         set_min_len,
+        ac_required,
+        set_required,
     })
 }

@@ -19,6 +19,7 @@ use regex_syntax::ast::ErrorKind as AstErrorKind;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::dsl::{ErrorKind, RuleError, SourceFile, Span};
+use crate::transform::byteset::{ByteSet, commonness, cost};
 
 /// Most literals in one required set; larger sets are dropped (no prefilter).
 const MAX_SET: usize = 64;
@@ -109,6 +110,54 @@ pub(crate) fn compile_set(hirs: &[&Hir]) -> Result<meta::Regex, String> {
         .configure(meta_config().match_kind(regex_automata::MatchKind::All))
         .build_many_from_hir(hirs)
         .map_err(|e| e.to_string())
+}
+
+/// A set of bytes every match of `hir` contains at least one of, chosen to be
+/// unlikely in ordinary text; None when no such set exists (the regex can
+/// match the empty string, or any byte). A text with none of these bytes
+/// cannot match, so the matcher skips the regex-set pass over it.
+pub(crate) fn required_bytes(hir: &Hir) -> Option<ByteSet> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(lit) => lit.0.iter().copied().min_by_key(|&b| commonness(b)).map(|b| ByteSet::of(&[b])),
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut set = ByteSet::EMPTY;
+            for r in c.ranges() {
+                set = set.union(ByteSet::range(r.start(), r.end()));
+            }
+            Some(set)
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut set = ByteSet::EMPTY;
+            for r in c.ranges() {
+                let (start, end) = (r.start() as u32, r.end() as u32);
+                if start < 0x80 {
+                    set = set.union(ByteSet::range(start as u8, end.min(0x7f) as u8));
+                }
+                if end >= 0x80 {
+                    // Every non-ASCII character encodes to bytes >= 0x80.
+                    set = set.union(ByteSet::range(0x80, 0xff));
+                }
+            }
+            Some(set)
+        }
+        HirKind::Capture(cap) => required_bytes(&cap.sub),
+        HirKind::Repetition(rep) => {
+            if rep.min >= 1 {
+                required_bytes(&rep.sub)
+            } else {
+                None
+            }
+        }
+        HirKind::Concat(parts) => parts.iter().filter_map(required_bytes).min_by_key(cost),
+        HirKind::Alternation(alts) => {
+            let mut set = ByteSet::EMPTY;
+            for a in alts {
+                set = set.union(required_bytes(a)?);
+            }
+            Some(set)
+        }
+    }
 }
 
 /// What a node tells about literals.

@@ -11,6 +11,7 @@ use crate::compile::plan::{AcOwner, Anchor, Member, MemberKind, Scanner};
 use crate::compile::{LimitAction, Mode, Ruleset};
 use crate::request::{ByteRange, RequestData, Source, Transaction};
 use crate::transform::Transform;
+use crate::transform::byteset::ByteSet;
 
 /// Runs `transforms` over `input` using the two buffers; returns the result
 /// (the input itself when no step changed it).
@@ -173,14 +174,38 @@ fn scan_value(
     res.stats.values_inspected += 1;
     let regexes = &rs.program.regexes;
     let chunks = sp.scanners.len();
-    let Scratch { bufs, outs, out_class, classes, work, .. } = scratch;
+    let Scratch { bufs, outs, out_class, classes, active, work, .. } = scratch;
+    // Which groups read this key: a branch of the trie whose groups all skip
+    // the key (say, rules on `headers["user-agent"]` only) runs no transforms.
+    active.clear();
+    active.resize(sp.groups.len().div_ceil(64), 0);
+    for (g, group) in sp.groups.iter().enumerate() {
+        if group.keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.matches(key, regexes))) {
+            active[g / 64] |= 1 << (g % 64);
+        }
+    }
     classes.begin(chunks);
-    for node in &sp.trie {
+    let mut n = 0;
+    while n < sp.trie.len() {
+        let node = &sp.trie[n];
+        if node.subtree_groups.iter().zip(active.iter()).all(|(s, a)| s & a == 0) {
+            n = node.subtree_end as usize;
+            continue;
+        }
+        n += 1;
         let depth = usize::from(node.depth);
         match node.transform {
             None => {
                 outs[0] = Out::Input;
                 out_class[0] = None;
+            }
+            Some(transform)
+                if matches!(outs[depth - 1], Out::Input)
+                    && transform.triggers().is_some_and(|t| !t.intersects(&classes.value_bytes(value))) =>
+            {
+                // The value has none of the bytes this transform acts on.
+                outs[depth] = outs[depth - 1];
+                out_class[depth] = out_class[depth - 1];
             }
             Some(transform) => {
                 res.stats.transform_steps += 1;
@@ -209,9 +234,7 @@ fn scan_value(
         let mut class = None;
         for &g in &node.groups {
             let group = &sp.groups[usize::from(g)];
-            if let Some(keys) = &group.keys
-                && !keys.iter().any(|k| k.matches(key, regexes))
-            {
+            if active[usize::from(g) / 64] & (1 << (g % 64)) == 0 {
                 continue;
             }
             if depth > 0 {
@@ -225,12 +248,13 @@ fn scan_value(
     }
     let place = Place { source, key_range, key, phase };
     for c in 0..classes.len() {
+        let bytes = classes.bytes(c, value);
         let t = classes.text(c, value);
         for (k, &id) in sp.scanners.iter().enumerate() {
             let mask = classes.mask(c, k);
             if mask != 0 {
                 let scanner = &rs.plan.scanners[id as usize];
-                run_scanner(rs, id as usize, scanner, t, mask, work, res, &place);
+                run_scanner(rs, id as usize, scanner, t, &bytes, mask, work, res, &place);
             }
         }
     }
@@ -242,6 +266,7 @@ fn run_scanner(
     id: usize,
     scanner: &Scanner,
     t: &[u8],
+    bytes: &ByteSet,
     mask: u64,
     work: &mut Work,
     res: &mut Results,
@@ -250,7 +275,12 @@ fn run_scanner(
     let program = &rs.program;
     let active = |m: &Member| mask & (1 << m.group) != 0;
     work.begin_value();
-    if let Some(ac) = scanner.ac.as_ref().filter(|_| mask & scanner.ac_groups != 0 && t.len() >= scanner.ac_min_len) {
+    let can_hit = |required: &Option<ByteSet>| required.as_ref().is_none_or(|r| r.intersects(bytes));
+    if let Some(ac) = scanner
+        .ac
+        .as_ref()
+        .filter(|_| mask & scanner.ac_groups != 0 && t.len() >= scanner.ac_min_len && can_hit(&scanner.ac_required))
+    {
         res.stats.automaton_passes += 1;
         for m in ac.find_overlapping_iter(t) {
             res.stats.literal_hits += 1;
@@ -281,7 +311,10 @@ fn run_scanner(
             }
         }
     }
-    if let Some(set) = scanner.set.as_ref().filter(|_| mask & scanner.set_groups != 0 && t.len() >= scanner.set_min_len)
+    if let Some(set) = scanner
+        .set
+        .as_ref()
+        .filter(|_| mask & scanner.set_groups != 0 && t.len() >= scanner.set_min_len && can_hit(&scanner.set_required))
     {
         res.stats.automaton_passes += 1;
         let cache = work.set_caches[id].get_or_insert_with(|| set.create_cache());

@@ -4,6 +4,7 @@ use regex_automata::PatternSet;
 use regex_automata::meta;
 
 use crate::compile::Ruleset;
+use crate::transform::byteset::ByteSet;
 
 /// Sentinel start: a member hit whose position is not known yet (a regex-set hit).
 pub(crate) const UNKNOWN: u32 = u32::MAX;
@@ -25,6 +26,8 @@ pub struct Scratch {
     pub(crate) out_class: Vec<Option<usize>>,
     /// The distinct transformed texts of the value being scanned.
     pub(crate) classes: Classes,
+    /// The groups of the current source that read the current key (a bitset).
+    pub(crate) active: Vec<u64>,
     /// Buffers for condition evaluation (separate from the scan's).
     pub(crate) cond_bufs: [Vec<u8>; 2],
     pub(crate) work: Work,
@@ -45,6 +48,10 @@ pub(crate) enum Out {
 pub(crate) struct Classes {
     /// Per class: None for the value itself, or the buffer holding the text.
     texts: Vec<Option<usize>>,
+    /// Per class: the bytes its text contains.
+    byte_sets: Vec<ByteSet>,
+    /// The bytes of the value itself, once computed for this value.
+    value_bytes: Option<ByteSet>,
     bufs: Vec<Vec<u8>>,
     /// `classes x chunks` masks.
     masks: Vec<u64>,
@@ -55,6 +62,8 @@ impl Classes {
     /// Starts a value whose source has `chunks` merged scanners.
     pub(crate) fn begin(&mut self, chunks: usize) {
         self.texts.clear();
+        self.byte_sets.clear();
+        self.value_bytes = None;
         self.masks.clear();
         self.chunks = chunks;
     }
@@ -62,6 +71,19 @@ impl Classes {
     /// The number of distinct texts.
     pub(crate) fn len(&self) -> usize {
         self.texts.len()
+    }
+
+    /// The bytes the value contains (computed once per value).
+    pub(crate) fn value_bytes(&mut self, value: &[u8]) -> ByteSet {
+        *self.value_bytes.get_or_insert_with(|| ByteSet::of_text(value))
+    }
+
+    /// The bytes the text of class `c` contains.
+    pub(crate) fn bytes(&mut self, c: usize, value: &[u8]) -> ByteSet {
+        match self.texts[c] {
+            None => self.value_bytes(value),
+            Some(_) => self.byte_sets[c],
+        }
     }
 
     /// The text of class `c`.
@@ -83,7 +105,9 @@ impl Classes {
         }
         if is_value || t == value {
             self.texts.push(None);
+            self.byte_sets.push(ByteSet::EMPTY);
         } else {
+            self.byte_sets.push(ByteSet::of_text(t));
             let b = self.texts.iter().filter(|s| s.is_some()).count();
             if self.bufs.len() <= b {
                 self.bufs.push(Vec::new());
@@ -143,6 +167,7 @@ impl Scratch {
             outs: Vec::new(),
             out_class: Vec::new(),
             classes: Classes::default(),
+            active: Vec::new(),
             cond_bufs: Default::default(),
             work: Work::default(),
         };

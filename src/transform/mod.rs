@@ -33,6 +33,7 @@
 //!   surrogate pair, `%ud83d%ude00`.
 
 mod base64;
+pub(crate) mod byteset;
 mod case;
 mod cmdline;
 mod comments;

@@ -1,0 +1,155 @@
+//! Sets of byte values, and which bytes can make a transform change a value.
+//!
+//! The matcher computes the set of bytes a value contains once, then skips
+//! every transform whose trigger bytes are absent (it would return the value
+//! unchanged) and every automaton pass whose patterns need a byte the text
+//! does not have.
+
+/// A set of byte values (a 256-bit bitmap).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The empty set.
+    pub(crate) const EMPTY: ByteSet = ByteSet([0; 4]);
+
+    /// The set of the given bytes.
+    pub(crate) const fn of(bytes: &[u8]) -> ByteSet {
+        let mut words = [0u64; 4];
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            words[(b >> 6) as usize] |= 1 << (b & 63);
+            i += 1;
+        }
+        ByteSet(words)
+    }
+
+    /// The bytes from `lo` to `hi`, inclusive.
+    pub(crate) const fn range(lo: u8, hi: u8) -> ByteSet {
+        let mut words = [0u64; 4];
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            words[b >> 6] |= 1 << (b & 63);
+            b += 1;
+        }
+        ByteSet(words)
+    }
+
+    /// The bytes occurring in `text`.
+    pub(crate) fn of_text(text: &[u8]) -> ByteSet {
+        let mut words = [0u64; 4];
+        for &b in text {
+            words[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        ByteSet(words)
+    }
+
+    /// Adds a byte.
+    pub(crate) fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    /// True when `b` is in the set.
+    pub(crate) fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// The union.
+    pub(crate) const fn union(self, other: ByteSet) -> ByteSet {
+        ByteSet([self.0[0] | other.0[0], self.0[1] | other.0[1], self.0[2] | other.0[2], self.0[3] | other.0[3]])
+    }
+
+    /// True when the sets share a byte.
+    pub(crate) fn intersects(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(other.0.iter()).any(|(a, b)| a & b != 0)
+    }
+
+    /// The bytes, in order.
+    pub(crate) fn iter(self) -> impl Iterator<Item = u8> {
+        (0..=255u8).filter(move |&b| self.contains(b))
+    }
+}
+
+/// ASCII whitespace plus the Latin-1 no-break space (0xA0, also the second
+/// byte of U+00A0 in UTF-8), which the whitespace transforms treat as space.
+const WHITESPACE: ByteSet = ByteSet::of(b" \t\n\r\x0b\x0c\xa0");
+
+impl super::Transform {
+    /// Bytes whose presence may make this transform change a value: when a
+    /// value has none of them, the transform returns it unchanged. None when
+    /// the transform may change any value (the decoders that rewrite every
+    /// byte, `length`).
+    pub(crate) fn triggers(self) -> Option<ByteSet> {
+        use super::Transform as T;
+        Some(match self {
+            T::UrlDecode | T::UrlDecodeUni => ByteSet::of(b"%+"),
+            T::HtmlEntityDecode => ByteSet::of(b"&"),
+            T::JsDecode | T::CssDecode | T::EscapeSeqDecode => ByteSet::of(b"\\"),
+            T::Lowercase => ByteSet::range(b'A', b'Z'),
+            T::Uppercase => ByteSet::range(b'a', b'z'),
+            T::CompressWhitespace | T::RemoveWhitespace | T::Trim | T::TrimLeft | T::TrimRight => WHITESPACE,
+            T::RemoveNulls | T::ReplaceNulls => ByteSet::of(b"\0"),
+            T::ReplaceComments => ByteSet::of(b"/"),
+            T::RemoveComments => ByteSet::of(b"/<-#"),
+            T::RemoveCommentsChar => ByteSet::of(b"/*<-#>"),
+            T::NormalizePath => ByteSet::of(b"/."),
+            T::NormalizePathWin => ByteSet::of(b"/\\."),
+            T::CmdLine => ByteSet::of(b"\\\"'^,;/(").union(WHITESPACE).union(ByteSet::range(b'A', b'Z')),
+            T::Utf8ToUnicode => ByteSet::range(0x80, 0xff),
+            T::SqlHexDecode => ByteSet::of(b"0"),
+            T::Base64Decode | T::Base64DecodeExt | T::HexDecode | T::HexEncode | T::Length => return None,
+        })
+    }
+}
+
+/// How common a byte is in ordinary request values (higher is more common):
+/// used to pick, for each pattern, the byte it needs that ordinary text is
+/// least likely to contain.
+pub(crate) fn commonness(b: u8) -> u32 {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b' ' => 100,
+        b'.' | b',' | b'-' | b'_' | b':' | b'/' | b'\'' | b'"' | b'(' | b')' | b'@' | b'=' | b'?' | b'!' => 20,
+        0x80..=0xff => 20,
+        _ => 1,
+    }
+}
+
+/// The cost of a required set: how likely ordinary text is to hit it.
+pub(crate) fn cost(set: &ByteSet) -> u32 {
+    set.iter().map(commonness).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Transform;
+
+    #[test]
+    fn sets() {
+        let s = ByteSet::of(b"ab");
+        assert!(s.contains(b'a') && !s.contains(b'c'));
+        assert_eq!(ByteSet::range(0, 255).iter().count(), 256);
+        assert!(ByteSet::of_text(b"xyz").intersects(&ByteSet::of(b"z")));
+        assert!(!ByteSet::of_text(b"xyz").intersects(&ByteSet::of(b"q")));
+        assert_eq!(ByteSet::of(b"\0\xff").iter().collect::<Vec<_>>(), [0, 255]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A value without a transform's trigger bytes comes back unchanged.
+        #[test]
+        fn values_without_triggers_are_left_unchanged(value in proptest::collection::vec(any::<u8>(), 0..64), pick in 0usize..64) {
+            let t = Transform::ALL[pick % Transform::ALL.len()];
+            let Some(triggers) = t.triggers() else { return Ok(()) };
+            let value: Vec<u8> = value.into_iter().filter(|b| !triggers.contains(*b)).collect();
+            let mut out = Vec::new();
+            if t.apply(&value, &mut out) {
+                prop_assert_eq!(&out, &value, "{} changed a value without its trigger bytes", t.name());
+            }
+        }
+    }
+}

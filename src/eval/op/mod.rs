@@ -32,6 +32,19 @@ pub(crate) fn single_token(value: &[u8]) -> bool {
         && (value.iter().all(|&b| b.is_ascii_alphabetic() || b == b'_') || value.iter().all(u8::is_ascii_digit))
 }
 
+/// False for values libinjection's XSS detector cannot flag: those without
+/// `<` and without `=`.
+///
+/// Why it is sound: the detector flags a doctype, a comment or a black-listed
+/// tag (all start with `<`), or an attribute value that follows a black-listed
+/// attribute name; its HTML5 tokenizer yields an attribute value after a name
+/// only past `=`. (The first value of the attribute-value contexts has no
+/// name before it, so it is never flagged.) A differential test over the
+/// shared corpora and a property test check it.
+pub(crate) fn xss_possible(value: &[u8]) -> bool {
+    memchr::memchr2(b'<', b'=', value).is_some()
+}
+
 /// Evaluates `op` on `value`; the place of the match, if it matches.
 pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) -> Option<(usize, usize)> {
     let whole = Some((0, value.len()));
@@ -61,7 +74,7 @@ pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) 
             (!single_token(value) && sqli::detect_sqli(value)).then_some((0, value.len()))
         }
         OpIr::DetectXss => {
-            (!single_token(value) && libinjectionrs::detect_xss(value).is_injection()).then_some((0, value.len()))
+            (xss_possible(value) && libinjectionrs::detect_xss(value).is_injection()).then_some((0, value.len()))
         }
         OpIr::InvalidUtf8 => std::str::from_utf8(value).err().map(|e| (e.valid_up_to(), value.len())),
         OpIr::InvalidUrlEncoding => crate::request::percent::has_invalid_percent(value).then_some((0, value.len())),
@@ -92,7 +105,70 @@ mod tests {
         }
     }
 
+    #[test]
+    fn corpus_xss_detections_all_have_a_tag_or_an_equals_sign() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            eprintln!("skipped: ../shared/corpus not found");
+            return;
+        };
+        let mut flagged = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in text.lines() {
+                let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                let mut values: Vec<Vec<u8>> = Vec::new();
+                if let Some(uri) = r["uri"].as_str() {
+                    let query = uri.split_once('?').map_or("", |(_, q)| q);
+                    for part in query.split('&') {
+                        let mut decoded = Vec::new();
+                        crate::request::percent::percent_decode_into(part.as_bytes(), true, &mut decoded);
+                        values.push(decoded);
+                    }
+                }
+                if let Some(body) = r["body"].as_str() {
+                    values.push(body.as_bytes().to_vec());
+                }
+                if let Some(headers) = r["headers"].as_array() {
+                    values.extend(headers.iter().filter_map(|h| h[1].as_str()).map(|v| v.as_bytes().to_vec()));
+                }
+                for v in values {
+                    if libinjectionrs::detect_xss(&v).is_injection() {
+                        flagged += 1;
+                        assert!(xss_possible(&v), "XSS without `<` or `=`: {:?}", String::from_utf8_lossy(&v));
+                    }
+                }
+            }
+        }
+        assert!(flagged > 100, "the corpora hold XSS: {flagged} flagged");
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn nothing_without_a_tag_or_an_equals_sign_is_xss(value in "[^<=]{0,40}") {
+            prop_assert!(!libinjectionrs::detect_xss(value.as_bytes()).is_injection());
+        }
+
+        /// HTML-shaped fragments, everything but `<` and `=`.
+        #[test]
+        fn html_fragments_without_a_tag_or_an_equals_sign_are_not_xss(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "x", " ", "\t", "\n", "/", ">", "!", "--", "?", "\"", "'", "`", ":", ";", "&", "#", "(", ")",
+                "onclick", "onerror", "onload", "style", "src", "href", "formaction", "javascript:", "vbscript:",
+                "data:text/html", "alert(1)", "script", "svg", "DOCTYPE", "ENTITY", "[if", "xml", "import",
+                "expression(", "url(", "\x00", "&#x3c;", "%3c",
+            ]), 0..12)
+        ) {
+            let value = parts.concat();
+            prop_assert!(!libinjectionrs::detect_xss(value.as_bytes()).is_injection(), "{:?}", value);
+        }
+
         #[test]
         fn the_shortcut_agrees_with_the_detectors(word in "[A-Za-z_]{1,40}|[0-9]{1,40}") {
             prop_assert!(single_token(word.as_bytes()));

@@ -16,7 +16,7 @@
 //!
 //! [limits]
 //! max_body_bytes = 1048576
-//! max_args = 1024
+//! max_args = 10000
 //! max_headers = 128
 //! max_header_bytes = 65536    # all header names and values together
 //! max_uri_bytes = 8192
@@ -139,8 +139,8 @@ impl Config {
         max_body_bytes, get_max_body_bytes, usize, 1 << 20
     );
     setting!(
-        /// Most arguments (query, form, JSON values, multipart fields). Default: 1024.
-        max_args, get_max_args, usize, 1024
+        /// Most arguments (query, form, JSON values, multipart fields). Default: 10,000 (JSON APIs send arrays of thousands of values; the body limit bounds memory).
+        max_args, get_max_args, usize, 10_000
     );
     setting!(
         /// Most request headers. Default: 128.

@@ -30,7 +30,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
 
 use super::ir::*;
-use super::regex::{compile_set, required_bytes};
+use super::regex::{SET_COMPLEXITY_LIMIT, compile_set, complexity, required_bytes};
 use crate::request::Source;
 use crate::transform::Transform;
 use crate::transform::byteset::{ByteSet, commonness};
@@ -347,6 +347,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                             }
                             MemberKind::Prefiltered(*id)
                         }
+                        None if complexity(&compiled.hir) > SET_COMPLEXITY_LIMIT => MemberKind::Direct,
                         None => {
                             set_hirs.push(&compiled.hir);
                             set_members.push(m);

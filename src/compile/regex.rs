@@ -23,8 +23,8 @@ use crate::transform::byteset::{ByteSet, commonness, cost};
 
 /// Most literals in one required set; larger sets are dropped (no prefilter).
 const MAX_SET: usize = 64;
-/// Shortest literal worth prefiltering on.
-pub(crate) const MIN_PREFILTER_LEN: usize = 3;
+/// Least selectivity (see `selectivity`) of a literal worth prefiltering on.
+const MIN_SELECTIVITY: u32 = 3;
 
 /// A compiled, checked regex.
 #[derive(Debug)]
@@ -168,12 +168,52 @@ struct Info {
     required: Option<Vec<Vec<u8>>>,
 }
 
-/// Required literals of a regex, lowercase, or None when no good set exists.
+/// How selective a literal is: the rarer its bytes in ordinary text, the
+/// higher (a letter or digit counts 1, common punctuation 2, rare punctuation
+/// such as `$ { < ;` 4; capped at 12).
+fn selectivity(literal: &[u8]) -> u32 {
+    literal
+        .iter()
+        .map(|&b| match commonness(b) {
+            100 => 1,
+            20 => 2,
+            _ => 4,
+        })
+        .sum::<u32>()
+        .min(12)
+}
+
+/// Required literals of a regex, lowercase, or None when no good set exists:
+/// every literal must be selective enough to make a useful prefilter (three
+/// letters, or a rarer pair such as `${` or `<?`).
 pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let set = info(hir).required?;
-    let shortest = set.iter().map(Vec::len).min()?;
-    (shortest >= MIN_PREFILTER_LEN).then_some(set)
+    let weakest = set.iter().map(|l| selectivity(l)).min()?;
+    (weakest >= MIN_SELECTIVITY).then_some(set)
 }
+
+/// How much automaton a regex needs, roughly its NFA size: bounded
+/// repetitions count each copy. Regexes above [`SET_COMPLEXITY_LIMIT`] run on
+/// their own rather than inside a multi-regex set, where they would multiply
+/// the lazy DFA's states for every other pattern (measured 2026-11-27: one
+/// Log4Shell pattern with four `[^}]{0,64}` made a 1 MiB JSON body take 600 ms).
+pub(crate) fn complexity(hir: &Hir) -> usize {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => 1,
+        HirKind::Literal(lit) => lit.0.len(),
+        HirKind::Capture(cap) => complexity(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let copies = rep.max.unwrap_or(rep.min).max(rep.min).max(1) as usize;
+            complexity(&rep.sub).saturating_mul(copies)
+        }
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            parts.iter().map(complexity).fold(0usize, usize::saturating_add)
+        }
+    }
+}
+
+/// Regexes more complex than this run on their own (see [`complexity`]).
+pub(crate) const SET_COMPLEXITY_LIMIT: usize = 200;
 
 fn info(hir: &Hir) -> Info {
     match hir.kind() {
@@ -315,7 +355,7 @@ fn union<'a>(sets: impl Iterator<Item = Option<&'a Vec<Vec<u8>>>>) -> Option<Vec
 
 /// The better of two required sets: longer shortest literal, then fewer literals.
 fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
-    let score = |s: &Vec<Vec<u8>>| (s.iter().map(Vec::len).min().unwrap_or(0).min(8), usize::MAX - s.len());
+    let score = |s: &Vec<Vec<u8>>| (s.iter().map(|l| selectivity(l)).min().unwrap_or(0), usize::MAX - s.len());
     match (a, b) {
         (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
         (a, None) => a.filter(|s| s.iter().all(|l| !l.is_empty())),

@@ -27,6 +27,18 @@ mod compile;
 pub mod dsl;
 mod eval;
 pub mod ffi;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    //! Crate-private entry points for `fuzz/` (only with `--cfg fuzzing`, which
+    //! cargo-fuzz sets): the body parsers and the TOML config reader.
+    pub use crate::request::fuzzing::{Parsed, parse_json, parse_multipart, parse_urlencoded};
+
+    /// Parses a TOML engine config held in memory (`name` is its name in errors).
+    pub fn config_from_toml(name: &str, text: &str) -> Result<crate::Config, crate::RuleError> {
+        crate::Config::from_toml(&crate::dsl::SourceFile::new(name, text)).map(|(config, _)| config)
+    }
+}
 mod request;
 pub mod transform;
 

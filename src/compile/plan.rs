@@ -69,6 +69,12 @@ pub(crate) enum MemberKind {
     Direct,
 }
 
+/// Largest Aho-Corasick DFA kept; above it the contiguous NFA is used.
+const DFA_MEMORY_LIMIT: usize = 512 << 10;
+/// Pattern bytes above which the DFA is not even tried (it would exceed the
+/// limit, and building it costs compile time).
+const DFA_PATTERN_BYTES: usize = 4096;
+
 /// Most groups one merged scanner serves (one bit each in a `u64` mask).
 pub(crate) const GROUPS_PER_SCANNER: usize = 64;
 
@@ -189,14 +195,29 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
         let mut sp = SourcePlan::default();
-        for (n, (pipeline, rules)) in by_pipeline.into_iter().enumerate() {
-            let keys = key_filter(program, &rules, source);
-            let chunk = (n / GROUPS_PER_SCANNER) as u16;
-            let bit = (n % GROUPS_PER_SCANNER) as u8;
-            sp.groups.push(Group { pipeline, chunk, bit, keys, rules });
+        // Groups that read every key come first; groups that read only some
+        // keys (say, rules on `headers["user-agent"]`) get scanners of their
+        // own, so the values of other keys never run their patterns.
+        let mut split: Vec<(PipelineId, Vec<RuleIdx>, Option<Vec<KeyMatch>>)> =
+            by_pipeline.into_iter().map(|(p, rules)| (p, rules.clone(), key_filter(program, &rules, source))).collect();
+        split.sort_by_key(|(_, _, keys)| keys.is_some());
+        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        for (n, (pipeline, rules, keys)) in split.into_iter().enumerate() {
+            let keyed = keys.is_some();
+            let start_new = match chunks.last() {
+                None => true,
+                Some(last) => last.len() == GROUPS_PER_SCANNER || sp.groups[last[0]].keys.is_some() != keyed,
+            };
+            if start_new {
+                chunks.push(Vec::new());
+            }
+            let chunk = chunks.len() - 1;
+            let bit = chunks[chunk].len();
+            chunks[chunk].push(n);
+            sp.groups.push(Group { pipeline, chunk: chunk as u16, bit: bit as u8, keys, rules });
         }
-        for chunk in sp.groups.chunks(GROUPS_PER_SCANNER) {
-            let content: Vec<Vec<RuleIdx>> = chunk.iter().map(|g| g.rules.clone()).collect();
+        for chunk in &chunks {
+            let content: Vec<Vec<RuleIdx>> = chunk.iter().map(|&g| sp.groups[g].rules.clone()).collect();
             let id = match scanners_by_content.get(&content) {
                 Some(&id) => id,
                 None => {
@@ -371,16 +392,31 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     let ac = if patterns.is_empty() {
         None
     } else {
-        // A full DFA: scanning cost per byte matters more than the memory of a
-        // few thousand states (measured 2026-11-27, rampart bench on
-        // benign-api: the default choice, a contiguous NFA for larger sets,
-        // was the top item of the profile).
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| format!("literal automaton: {e}"))?;
+        // A full DFA while it stays small enough to live in cache; for large
+        // pattern sets (phrase files) the compact contiguous NFA is faster,
+        // because a multi-megabyte DFA misses the cache on most bytes
+        // (measured 2026-11-27 with rampart bench on benign-api: the default
+        // NFA for all sets put the automaton first in the profile; a DFA for
+        // all sets took 3.5 MB per scanner and tripled the p99).
+        let build = |kind| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .kind(Some(kind))
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .map_err(|e| format!("literal automaton: {e}"))
+        };
+        let total: usize = patterns.iter().map(Vec::len).sum();
+        let ac = if total > DFA_PATTERN_BYTES {
+            build(aho_corasick::AhoCorasickKind::ContiguousNFA)?
+        } else {
+            let dfa = build(aho_corasick::AhoCorasickKind::DFA)?;
+            if dfa.memory_usage() > DFA_MEMORY_LIMIT {
+                build(aho_corasick::AhoCorasickKind::ContiguousNFA)?
+            } else {
+                dfa
+            }
+        };
         Some(ac)
     };
     let ac_min_len = patterns.iter().map(Vec::len).min().unwrap_or(0);

@@ -8,6 +8,8 @@
 
 mod cookies;
 mod fields;
+#[cfg(fuzzing)]
+pub(crate) mod fuzzing;
 mod header;
 mod json;
 mod multipart;

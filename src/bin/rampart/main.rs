@@ -4,6 +4,7 @@ mod alloc;
 mod bench;
 mod corpus;
 mod scan;
+mod test;
 
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
@@ -35,6 +36,9 @@ usage:
       evaluate the corpora repeatedly on one thread; print median and p99
       microseconds per request, requests/s, MB/s of request bytes, allocations
       per request, peak memory and compile time (--json: one JSON object last)
+
+  rampart test [--config FILE] [--paranoia N] [--rule ID] [-v] [TESTS...]
+      run the rule tests (default rules/tests/*.toml); exit 1 on any failure
 
 Without --config, the built-in default rules are used.
 ";
@@ -126,6 +130,7 @@ fn run() -> Result<ExitCode> {
         "fmt" => fmt(args),
         "scan" => scan::run(args),
         "bench" => bench::run(args),
+        "test" => test::run(args),
         "help" | "--help" | "-h" => {
             out!("{}", USAGE.trim_end());
             Ok(ExitCode::SUCCESS)

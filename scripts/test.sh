@@ -2,7 +2,9 @@
 # The whole test suite: formatting, lints, unit/integration/doc tests (the
 # corpus tests run when ../shared/corpus exists; the C ABI tests build C
 # programs with cc and run them under valgrind and ASan when available), the
-# Python and LuaJIT binding tests, and the README's main job.
+# Python and LuaJIT binding tests, the connectors' end-to-end tests against
+# real nginx and HAProxy (skipped with a message when they are not installed),
+# and the README's main job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,8 @@ if command -v luajit >/dev/null 2>&1; then
 else
     echo "skipped: luajit is not installed (Debian: apt-get install luajit2; .ci/run installs it)"
 fi
+echo "== connectors: nginx module, nginx + Lua, HAProxy (end-to-end)"
+scripts/e2e.sh
 echo "== rampart check (built-in rules)"
 ./target/release/rampart check >/dev/null
 echo "== rampart scan examples/requests.jsonl"

@@ -506,16 +506,20 @@ if [ "$HAVE_NGINX" = 1 ] && [ -n "$MOD" ]; then
         if [ "$workers" -ge 2 ]; then ok "[nginx] $workers worker processes share the rules"; else bad "[nginx] expected 2 workers, found $workers"; fi
         reload_matrix nginx "$P" "$P_NGX" "$W/rules" 'e2e\.rules:5:15: error: unknown transform'
         # Each reload compiles new rulesets in the master and releases the old
-        # cycle's: the master's memory stays flat (a leak would add megabytes
-        # per reload).
+        # cycle's. A leak would keep a whole cycle's rulesets (three here,
+        # about 55 MB together) per reload: over 1 GB in 20 reloads. Allocator
+        # fragmentation alone adds up to a few tens of MB before it levels
+        # off (load and release leak nothing: tests/c_api.rs runs the C
+        # programs, reloads included, under valgrind), so the bound sits
+        # between the two.
         master=$(cat "$P/nginx.pid")
         rss() { awk '/^VmRSS/ {print $2}' "/proc/$master/status"; }
-        for _ in $(seq 5); do kill -HUP "$master"; sleep 0.2; done
+        for _ in $(seq 5); do kill -HUP "$master"; sleep 0.3; done
         rss0=$(rss)
-        for _ in $(seq 20); do kill -HUP "$master"; sleep 0.2; done
+        for _ in $(seq 20); do kill -HUP "$master"; sleep 0.3; done
         rss1=$(rss)
-        if [ $((rss1 - rss0)) -lt 8192 ]; then
-            ok "[nginx] 20 more reloads: master RSS ${rss0} -> ${rss1} kB (no leak)"
+        if [ $((rss1 - rss0)) -lt 131072 ]; then
+            ok "[nginx] 20 more reloads: master RSS ${rss0} -> ${rss1} kB (no ruleset leaked)"
         else
             bad "[nginx] master RSS grew from ${rss0} to ${rss1} kB over 20 reloads"
         fi

@@ -35,6 +35,10 @@
 
 #include <rampart.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 
 #define NGX_HTTP_RAMPART_MODE_ENGINE  0   /* the engine config's mode */
 #define NGX_HTTP_RAMPART_MODE_BLOCK   1
@@ -223,6 +227,13 @@ ngx_http_rampart_release_rulesets(void *data)
 
     rampart_ruleset_release(mcf->builtin);
     mcf->builtin = NULL;
+
+#if defined(__GLIBC__)
+    /* A compiled ruleset is many small allocations. Freed, they stay in
+     * glibc's heap, fragmented between the next cycle's, and each reload
+     * leaves the master larger than the last. Give free pages back. */
+    malloc_trim(0);
+#endif
 }
 
 

@@ -40,11 +40,15 @@ pub mod fuzzing {
     }
 }
 mod request;
+mod seclang;
 pub mod transform;
 
-pub use crate::compile::{Config, GroupInfo, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, Summary};
+pub use crate::compile::{Config, GroupInfo, LimitAction, Mode, RuleInfo, Ruleset, RulesetBuilder, SecStats, Summary};
 pub use crate::dsl::ast::Severity;
 pub use crate::dsl::{RuleError, RuleErrors};
+#[doc(hidden)]
+pub use crate::eval::sec::verify_prefilter as seclang_verify_prefilter;
 pub use crate::eval::{Action, Match, Phase, Scratch, Stats, Verdict};
 pub use crate::request::{Limit, Transaction};
+pub use crate::seclang::Warning;
 pub use crate::transform::{Transform, base64_decode_strict};

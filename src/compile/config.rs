@@ -13,6 +13,9 @@
 //!
 //! [rules]
 //! include = ["core/*.rules"]  # relative to this file; `*` and `?` match within a name
+//! # SecLang (ModSecurity) files, e.g. the OWASP Core Rule Set; `.data` files
+//! # are found relative to each `.conf` (see docs/seclang.md)
+//! seclang = ["crs/crs-setup.conf", "crs/rules/*.conf"]
 //!
 //! [limits]
 //! max_body_bytes = 1048576
@@ -96,6 +99,7 @@ pub struct Config {
     on_limit: Option<LimitAction>,
     limit_status: Option<u16>,
     includes: Vec<String>,
+    seclang: Vec<String>,
 }
 
 macro_rules! setting {
@@ -182,10 +186,39 @@ impl Config {
         self
     }
 
+    /// SecLang file patterns (ModSecurity rule files such as the OWASP Core
+    /// Rule Set), relative to the config file's folder.
+    pub fn seclang_includes(&self) -> &[String] {
+        &self.seclang
+    }
+
+    /// Adds a SecLang file pattern (`crs/rules/*.conf`).
+    pub fn seclang(mut self, pattern: impl Into<String>) -> Config {
+        self.seclang.push(pattern.into());
+        self
+    }
+
+    /// The paranoia level, when a layer set it.
+    pub(crate) fn paranoia_set(&self) -> Option<u8> {
+        self.paranoia
+    }
+
+    /// The anomaly threshold, when a layer set it.
+    pub(crate) fn anomaly_threshold_set(&self) -> Option<u32> {
+        self.anomaly_threshold
+    }
+
+    /// The mode, when a layer set it.
+    pub(crate) fn mode_set(&self) -> Option<Mode> {
+        self.mode
+    }
+
     /// Layers `other` over `self`: each value set in `other` wins; includes add up.
     pub fn overwrite(self, other: Config) -> Config {
         let mut includes = self.includes;
         includes.extend(other.includes);
+        let mut seclang = self.seclang;
+        seclang.extend(other.seclang);
         Config {
             mode: other.mode.or(self.mode),
             paranoia: other.paranoia.or(self.paranoia),
@@ -201,12 +234,21 @@ impl Config {
             on_limit: other.on_limit.or(self.on_limit),
             limit_status: other.limit_status.or(self.limit_status),
             includes,
+            seclang,
         }
     }
 
     /// Parses a TOML config. `name` is used in error messages. Include
     /// patterns are returned as written, with their spans, for the loader.
     pub(crate) fn from_toml(source: &SourceFile) -> Result<(Config, Vec<(String, Span)>), RuleError> {
+        Config::from_toml_with_seclang(source).map(|(c, includes, _)| (c, includes))
+    }
+
+    /// [`Config::from_toml`], also returning the SecLang patterns with their spans.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn from_toml_with_seclang(
+        source: &SourceFile,
+    ) -> Result<(Config, Vec<(String, Span)>, Vec<(String, Span)>), RuleError> {
         let file: ConfigFile = toml::from_str(source.text()).map_err(|e| {
             let span = e.span().map_or(Span::default(), |r| Span::new(r.start, r.end));
             RuleError::new(ErrorKind::Config, source, span, e.message().trim_end_matches('.').to_owned())
@@ -239,10 +281,15 @@ impl Config {
             }
         }
         let mut includes = Vec::new();
+        let mut seclang = Vec::new();
         if let Some(rules) = file.rules {
             for inc in rules.include {
                 includes.push((inc.get_ref().clone(), Span::new(inc.span().start, inc.span().end)));
                 config.includes.push(inc.into_inner());
+            }
+            for inc in rules.seclang {
+                seclang.push((inc.get_ref().clone(), Span::new(inc.span().start, inc.span().end)));
+                config.seclang.push(inc.into_inner());
             }
         }
         if let Some(l) = file.limits {
@@ -271,7 +318,7 @@ impl Config {
                 config.limit_status = Some(check_status(&s).map_err(|m| bad(s.span(), m))?);
             }
         }
-        Ok((config, includes))
+        Ok((config, includes, seclang))
     }
 
     /// Reads and parses a TOML config file.
@@ -310,6 +357,8 @@ struct EngineSection {
 struct RulesSection {
     #[serde(default)]
     include: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    seclang: Vec<toml::Spanned<String>>,
 }
 
 #[derive(Deserialize)]

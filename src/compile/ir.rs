@@ -38,6 +38,8 @@ pub(crate) struct Program {
     pub(crate) pipelines: Vec<Vec<Transform>>,
     /// Exclusions whose condition is evaluated per request.
     pub(crate) exclusions: Vec<ExclusionIr>,
+    /// The SecLang rules, when the rule set has some.
+    pub(crate) sec: Option<super::sec_ir::SecProgram>,
 }
 
 impl Program {
@@ -81,9 +83,22 @@ pub(crate) enum RuleAction {
     Log,
 }
 
+/// Which front end a rule comes from, and who decides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RuleKind {
+    /// A rule-language rule, decided in rule order after the scan.
+    Native,
+    /// A SecLang rule (index into the SecLang program's rules): decided by
+    /// the SecLang walk; its scan, if any, only prefilters its first link.
+    SecLang(u32),
+    /// An extra prefilter scan of a SecLang rule (multiMatch); never reported.
+    SecPrefilter,
+}
+
 /// One rule.
 #[derive(Debug)]
 pub(crate) struct RuleIr {
+    pub(crate) kind: RuleKind,
     pub(crate) id: u32,
     pub(crate) message: Arc<str>,
     pub(crate) severity: Option<Severity>,
@@ -186,6 +201,54 @@ pub(crate) enum OpIr {
     InvalidUrlEncoding,
     /// Bitmap of allowed bytes; matches when some byte is not allowed.
     ByteRange([u64; 4]),
+    /// SecLang `@within`: the value occurs in this text (an empty value does).
+    Within(Box<[u8]>),
+    /// SecLang `@eq`/`@gt`/...: both sides read as C's `atoi` (leading
+    /// blanks, a sign, digits; anything else is 0).
+    Num(CmpOp, i64),
+    /// SecLang `@containsWord`: the text occurs with no word character on
+    /// either side.
+    ContainsWord(Box<[u8]>),
+    /// SecLang `@validateUtf8Encoding`: ModSecurity's check (truncated,
+    /// invalid, overlong or above U+10FFFF sequences; surrogates pass).
+    InvalidUtf8Modsec,
+    /// SecLang `@unconditionalMatch`.
+    Always,
+}
+
+/// C's `atoi` as ModSecurity uses it (`std::stoi`, 0 on failure): leading
+/// whitespace, an optional sign, then digits up to the first non-digit.
+pub(crate) fn atoi(value: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < value.len() && matches!(value[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let neg = match value.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    let start = i;
+    while i < value.len() && value[i].is_ascii_digit() {
+        match n.checked_mul(10).and_then(|n| n.checked_add(i64::from(value[i] - b'0'))) {
+            Some(next) if next <= i64::from(i32::MAX) + 1 => n = next,
+            // std::stoi throws on overflow: ModSecurity then uses 0.
+            _ => return 0,
+        }
+        i += 1;
+    }
+    if i == start {
+        return 0;
+    }
+    let n = if neg { -n } else { n };
+    if n > i64::from(i32::MAX) { 0 } else { n }
 }
 
 /// A boolean condition over the request.
@@ -272,5 +335,14 @@ mod tests {
         assert_eq!(parse_integer(b"4x"), None);
         assert_eq!(parse_integer(b""), None);
         assert_eq!(parse_integer(b"99999999999999999999"), None);
+    }
+
+    #[test]
+    fn atoi_reads_like_stoi() {
+        assert_eq!(atoi(b" 42abc"), 42);
+        assert_eq!(atoi(b"-7"), -7);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"99999999999"), 0);
     }
 }

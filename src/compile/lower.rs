@@ -35,6 +35,8 @@ pub(crate) struct Loader {
     pub(crate) files: Vec<LoadedFile>,
     pub(crate) errors: Vec<RuleError>,
     seen: HashSet<(bool, PathBuf)>,
+    /// SecLang patterns a config named: (folder, pattern, where it is written).
+    pub(crate) seclang: Vec<(PathBuf, String, SourceFile, Span)>,
 }
 
 fn fs_for(embedded: bool) -> &'static dyn Fs {
@@ -43,7 +45,7 @@ fn fs_for(embedded: bool) -> &'static dyn Fs {
 
 impl Loader {
     pub(crate) fn new() -> Loader {
-        Loader { files: Vec::new(), errors: Vec::new(), seen: HashSet::new() }
+        Loader { files: Vec::new(), errors: Vec::new(), seen: HashSet::new(), seclang: Vec::new() }
     }
 
     /// Reads a TOML config and the rule files it includes; returns its settings.
@@ -57,7 +59,7 @@ impl Loader {
             }
         };
         let source = SourceFile::new(name, text);
-        let (config, includes) = match Config::from_toml(&source) {
+        let (config, includes, seclang) = match Config::from_toml_with_seclang(&source) {
             Ok(x) => x,
             Err(e) => {
                 self.errors.push(e);
@@ -67,6 +69,9 @@ impl Loader {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for (pattern, span) in includes {
             self.load_pattern(&dir, &pattern, embedded, Some((&source, span)));
+        }
+        for (pattern, span) in seclang {
+            self.seclang.push((dir.clone(), pattern, source.clone(), span));
         }
         Some(config)
     }
@@ -334,6 +339,7 @@ impl<'c> Lowerer<'c> {
         }
         let (line, _) = file.source.line_column(head.start as usize);
         Some(RuleIr {
+            kind: RuleKind::Native,
             id,
             message: rule.message.value.as_str().into(),
             severity: rule.severity.as_ref().map(|s| s.value),

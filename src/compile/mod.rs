@@ -12,6 +12,9 @@ mod lower;
 pub(crate) mod plan;
 pub(crate) mod regex;
 mod ruleset;
+pub(crate) mod sec_ir;
+mod sec_lower;
 
 pub use config::{Config, LimitAction, Mode};
 pub use ruleset::{GroupInfo, RuleInfo, Ruleset, RulesetBuilder, Summary};
+pub use sec_ir::SecStats;

@@ -101,6 +101,10 @@ pub(crate) struct Scanner {
     pub(crate) set_members: Vec<u32>,
     /// Members evaluated directly.
     pub(crate) direct: Vec<u32>,
+    /// Per direct member (same order): the shortest text its operator can
+    /// match, and bytes one of which it needs (regexes only; a text failing
+    /// either cannot match, so the regex does not run).
+    pub(crate) direct_filters: Vec<(usize, Option<ByteSet>)>,
     /// Negated members (the rule matches when the operator does not).
     pub(crate) negated: Vec<u32>,
     /// Groups with a member in the Aho-Corasick automaton.
@@ -139,12 +143,16 @@ pub(crate) struct TrieNode {
     pub(crate) transform: Option<Transform>,
     /// 0 for the root (the value itself), 1 for a first transform, ...
     pub(crate) depth: u8,
-    /// Groups (indices into [`SourcePlan::groups`]) whose pipeline ends here.
-    pub(crate) groups: Vec<u16>,
+    /// Groups whose pipeline ends here: a range of [`SourcePlan::node_groups`]
+    /// (kept in one array so that the walk reads no pointer per node).
+    pub(crate) groups: (u32, u32),
     /// The index one past this node's subtree in the depth-first order.
     pub(crate) subtree_end: u32,
     /// The groups in this node's subtree, as a bitset over the source's groups.
     pub(crate) subtree_groups: Vec<u64>,
+    /// The first word of `subtree_groups` (all of it for up to 64 groups,
+    /// the common case: checked without following a pointer).
+    pub(crate) subtree_first: u64,
 }
 
 /// Everything the matcher does with the values of one source.
@@ -152,6 +160,13 @@ pub(crate) struct TrieNode {
 pub(crate) struct SourcePlan {
     pub(crate) trie: Vec<TrieNode>,
     pub(crate) groups: Vec<Group>,
+    /// Groups that read every key, as a bitset (they are active for every value).
+    pub(crate) unkeyed: Vec<u64>,
+    /// Groups that read only some keys.
+    pub(crate) keyed: Vec<u16>,
+    /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
+    /// (group index, its scanner chunk, its bit).
+    pub(crate) node_groups: Vec<(u16, u16, u8)>,
     /// Merged scanners (indices into [`Plan::scanners`]), 64 groups each.
     pub(crate) scanners: Vec<u32>,
 }
@@ -176,7 +191,7 @@ pub(crate) struct Plan {
 pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
     let mut plan = Plan::default();
     for (i, rule) in program.rules.iter().enumerate() {
-        if rule.scan.is_none() {
+        if rule.scan.is_none() && rule.kind == RuleKind::Native {
             plan.unscanned[rule.phase as usize].push(i as RuleIdx);
         }
     }
@@ -231,7 +246,16 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             };
             sp.scanners.push(id);
         }
-        sp.trie = build_trie(program, &sp.groups);
+        let (trie, node_groups) = build_trie(program, &sp.groups);
+        sp.trie = trie;
+        sp.node_groups = node_groups;
+        sp.unkeyed = vec![0; sp.groups.len().div_ceil(64)];
+        for (g, group) in sp.groups.iter().enumerate() {
+            match group.keys {
+                None => sp.unkeyed[g / 64] |= 1 << (g % 64),
+                Some(_) => sp.keyed.push(g as u16),
+            }
+        }
         plan.max_depth = plan.max_depth.max(sp.trie.iter().map(|n| usize::from(n.depth)).max().unwrap_or(0));
         plan.max_chunks = plan.max_chunks.max(sp.scanners.len());
         plan.sources.push(sp);
@@ -239,10 +263,12 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
     Ok(plan)
 }
 
-/// The pipeline trie of one source's groups, flattened depth-first.
-fn build_trie(program: &Program, groups: &[Group]) -> Vec<TrieNode> {
+/// The pipeline trie of one source's groups, flattened depth-first, and the
+/// nodes' groups (see [`SourcePlan::node_groups`]).
+#[allow(clippy::type_complexity)]
+fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, u16, u8)>) {
     if groups.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     // A tree of (transform, children, groups), then flattened.
     struct Node {
@@ -266,32 +292,44 @@ fn build_trie(program: &Program, groups: &[Group]) -> Vec<TrieNode> {
         node.groups.push(g as u16);
     }
     let words = groups.len().div_ceil(64);
-    fn flatten(node: Node, depth: u8, words: usize, out: &mut Vec<TrieNode>) -> Vec<u64> {
+    fn flatten(
+        node: Node,
+        depth: u8,
+        words: usize,
+        all: &[Group],
+        out: &mut Vec<TrieNode>,
+        node_groups: &mut Vec<(u16, u16, u8)>,
+    ) -> Vec<u64> {
         let at = out.len();
         let mut subtree = vec![0u64; words];
         for &g in &node.groups {
             subtree[usize::from(g) / 64] |= 1 << (g % 64);
         }
+        let start = node_groups.len() as u32;
+        node_groups.extend(node.groups.iter().map(|&g| (g, all[usize::from(g)].chunk, all[usize::from(g)].bit)));
         out.push(TrieNode {
             transform: node.transform,
             depth,
-            groups: node.groups,
+            groups: (start, node_groups.len() as u32),
             subtree_end: 0,
             subtree_groups: Vec::new(),
+            subtree_first: 0,
         });
         for child in node.children {
-            let below = flatten(child, depth + 1, words, out);
+            let below = flatten(child, depth + 1, words, all, out, node_groups);
             for (w, b) in subtree.iter_mut().zip(below) {
                 *w |= b;
             }
         }
         out[at].subtree_end = out.len() as u32;
         out[at].subtree_groups = subtree.clone();
+        out[at].subtree_first = subtree.first().copied().unwrap_or(0);
         subtree
     }
     let mut out = Vec::new();
-    flatten(root, 0, words, &mut out);
-    out
+    let mut node_groups = Vec::new();
+    flatten(root, 0, words, groups, &mut out, &mut node_groups);
+    (out, node_groups)
 }
 
 /// The union of the keys the rules read from `source`, when every rule names keys.
@@ -322,6 +360,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     let mut set_hirs = Vec::new();
     let mut set_members = Vec::new();
     let mut direct = Vec::new();
+    let mut direct_filters = Vec::new();
     let mut negated = Vec::new();
     let (mut ac_groups, mut set_groups) = (0u64, 0u64);
     let mut add_pattern = |pattern: &[u8], owner: AcOwner| {
@@ -379,7 +418,16 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                 _ => MemberKind::Direct,
             };
             match kind {
-                MemberKind::Direct => direct.push(m),
+                MemberKind::Direct => {
+                    direct.push(m);
+                    direct_filters.push(match op {
+                        OpIr::Regex(id) => {
+                            let hir = &program.regexes[*id as usize].hir;
+                            (hir.properties().minimum_len().unwrap_or(0), required_bytes(hir))
+                        }
+                        _ => (0, None),
+                    });
+                }
                 MemberKind::Set => set_groups |= mask,
                 MemberKind::Literal | MemberKind::Prefiltered(_) => ac_groups |= mask,
             }
@@ -442,6 +490,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         set,
         set_members,
         direct,
+        direct_filters,
         negated,
         ac_groups,
         set_groups,

@@ -50,7 +50,29 @@ pub(crate) fn compile(
     span: Span,
     case_insensitive: bool,
 ) -> Result<CompiledRegex, RuleError> {
-    let hir = parse(pattern, source, span, case_insensitive)?;
+    compile_with(pattern, source, span, Flags { case_insensitive, ..Flags::default() })
+}
+
+/// Flags a regex is compiled with (all off in the rule language).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Flags {
+    /// `(?i)` for the whole pattern.
+    pub(crate) case_insensitive: bool,
+    /// `(?s)`: `.` matches `\n` too.
+    pub(crate) dot_all: bool,
+    /// `(?m)`: `^` and `$` match at line breaks too.
+    pub(crate) multi_line: bool,
+}
+
+/// [`compile`] with explicit flags (SecLang's `@rx` is PCRE with DOTALL and
+/// MULTILINE, as in ModSecurity).
+pub(crate) fn compile_with(
+    pattern: &str,
+    source: &SourceFile,
+    span: Span,
+    flags: Flags,
+) -> Result<CompiledRegex, RuleError> {
+    let hir = parse_with(pattern, source, span, flags)?;
     let regex = meta::Builder::new().configure(meta_config()).build_from_hir(&hir).map_err(|e| {
         RuleError::new(ErrorKind::Regex, source, span, format!("regex cannot be compiled: {e}")).with_help(
             "the compiled automaton is over the size limit; split the pattern or simplify repetitions".to_owned(),
@@ -61,7 +83,7 @@ pub(crate) fn compile(
 }
 
 /// Parses and translates a pattern, mapping errors into the file.
-pub(crate) fn parse(pattern: &str, source: &SourceFile, span: Span, case_insensitive: bool) -> Result<Hir, RuleError> {
+fn parse_with(pattern: &str, source: &SourceFile, span: Span, flags: Flags) -> Result<Hir, RuleError> {
     let at = |s: &regex_syntax::ast::Span| {
         Span::new(span.start as usize + s.start.offset, span.start as usize + s.end.offset)
     };
@@ -88,7 +110,9 @@ pub(crate) fn parse(pattern: &str, source: &SourceFile, span: Span, case_insensi
     regex_syntax::hir::translate::TranslatorBuilder::new()
         .unicode(false)
         .utf8(false)
-        .case_insensitive(case_insensitive)
+        .case_insensitive(flags.case_insensitive)
+        .dot_matches_new_line(flags.dot_all)
+        .multi_line(flags.multi_line)
         .build()
         .translate(pattern, &ast)
         .map_err(|e| {

@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::config::Config;
-use super::ir::{Program, RuleAction};
+use super::ir::{Program, RuleAction, RuleKind};
 use super::load::EmbeddedFs;
 use super::lower::{Loader, Lowerer};
 use super::plan::{Plan, plan};
+use super::sec_lower::{SecLoader, SecLowerer};
 use crate::dsl::ast::Severity;
 use crate::dsl::{ErrorKind, RuleError, RuleErrors};
 use crate::eval::Scratch;
@@ -219,7 +220,31 @@ impl Ruleset {
 
     /// True when some compiled rule can deny or score (used by hosts to skip work).
     pub fn blocks_anything(&self) -> bool {
-        self.program.rules.iter().any(|r| !matches!(r.action, RuleAction::Log | RuleAction::Allow))
+        self.program
+            .rules
+            .iter()
+            .any(|r| r.kind == RuleKind::Native && !matches!(r.action, RuleAction::Log | RuleAction::Allow))
+            || self
+                .program
+                .sec
+                .as_ref()
+                .is_some_and(|s| s.rules.iter().any(|r| matches!(r.disruptive, super::sec_ir::Disruptive::Deny(_))))
+    }
+
+    /// True when the ruleset has SecLang (ModSecurity) rules.
+    pub fn has_seclang(&self) -> bool {
+        self.program.sec.is_some()
+    }
+
+    /// What the SecLang files use that rampart does not support (fully),
+    /// each with its place. Empty without SecLang rules.
+    pub fn warnings(&self) -> &[crate::Warning] {
+        self.program.sec.as_ref().map_or(&[], |s| &s.warnings)
+    }
+
+    /// Counts describing the SecLang rules (None without SecLang rules).
+    pub fn seclang_stats(&self) -> Option<super::sec_ir::SecStats> {
+        self.program.sec.as_ref().map(|s| s.stats)
     }
 }
 
@@ -245,6 +270,15 @@ pub struct RulesetBuilder {
     builtin: bool,
     files: Vec<PathBuf>,
     sources: Vec<(String, String)>,
+    /// SecLang files and texts, in the order given.
+    seclang: Vec<SecItem>,
+}
+
+/// A SecLang input of the builder.
+#[derive(Clone, Debug)]
+enum SecItem {
+    File(PathBuf),
+    Text(String, String),
 }
 
 impl RulesetBuilder {
@@ -277,6 +311,41 @@ impl RulesetBuilder {
     /// Adds rule text; `name` is how errors refer to it.
     pub fn source(&mut self, name: impl Into<String>, text: impl Into<String>) -> &mut RulesetBuilder {
         self.sources.push((name.into(), text.into()));
+        self
+    }
+
+    /// Adds SecLang (ModSecurity) files: a path or a `*` pattern such as
+    /// `crs/rules/*.conf`, loaded in name order after those the config
+    /// names. `@pmFromFile` data files are found next to each file.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rampart::{Phase, Ruleset, Transaction};
+    /// use std::sync::Arc;
+    ///
+    /// let ruleset = Arc::new(
+    ///     Ruleset::builder()
+    ///         .seclang_source("inline.conf", r#"SecRule ARGS "@contains ../" "id:1,phase:2,deny,status:403""#)
+    ///         .build()
+    ///         .unwrap(),
+    /// );
+    /// let mut scratch = ruleset.create_scratch();
+    /// let mut tx = Transaction::new(ruleset.clone());
+    /// tx.set_request("GET", "/?f=../etc/passwd", "HTTP/1.1");
+    /// assert!(tx.evaluate(Phase::RequestBody, &mut scratch).is_blocked());
+    /// ```
+    pub fn seclang(&mut self, path: impl AsRef<Path>) -> &mut RulesetBuilder {
+        self.seclang.push(SecItem::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Adds SecLang text; `name` is how errors refer to it (relative data
+    /// file paths start at the current folder). Files and texts load in the
+    /// order they are added, so settings given as text before the CRS files
+    /// act as `crs-setup.conf` would.
+    pub fn seclang_source(&mut self, name: impl Into<String>, text: impl Into<String>) -> &mut RulesetBuilder {
+        self.seclang.push(SecItem::Text(name.into(), text.into()));
         self
     }
 
@@ -313,7 +382,59 @@ impl RulesetBuilder {
         if !errors.is_empty() {
             return Err(RuleErrors::from_vec(errors));
         }
-        let program = lowerer.program;
+        let mut program = lowerer.program;
+        // SecLang: settings the config sets explicitly come first (as
+        // modsec-runner and CRS CI put theirs before crs-setup.conf).
+        let mut sec_loader = SecLoader::default();
+        let mut settings = String::new();
+        if let Some(p) = config.paranoia_set() {
+            settings.push_str(&format!(
+                "SecAction \"id:4294960001,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={p},setvar:tx.detection_paranoia_level={p},setvar:tx.paranoia_level={p},setvar:tx.executing_paranoia_level={p}\"\n"
+            ));
+        }
+        if let Some(t) = config.anomaly_threshold_set() {
+            settings.push_str(&format!(
+                "SecAction \"id:4294960002,phase:1,pass,nolog,setvar:tx.inbound_anomaly_score_threshold={t}\"\n"
+            ));
+        }
+        for (dir, pattern, source, span) in &loader.seclang {
+            sec_loader.load_pattern(dir, pattern, Some((source, *span)));
+        }
+        for pattern in config.seclang_includes().iter().skip(loader.seclang.len()) {
+            sec_loader.load_pattern(Path::new(""), pattern, None);
+        }
+        for item in &self.seclang {
+            match item {
+                SecItem::File(path) => {
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    sec_loader.load_pattern(&dir, &name, None);
+                }
+                SecItem::Text(name, text) => sec_loader.load_text(name, text, Path::new("")),
+            }
+        }
+        if !sec_loader.is_empty() {
+            let mut full = SecLoader::default();
+            if !settings.is_empty() {
+                full.load_text("<rampart settings>", &settings, Path::new(""));
+            }
+            full.files.append(&mut sec_loader.files);
+            let offset = u32::from(!settings.is_empty());
+            full.directives.extend(sec_loader.directives.drain(..).map(|(f, d)| (f + offset, d)));
+            full.errors.append(&mut sec_loader.errors);
+            let mut errors = std::mem::take(&mut full.errors);
+            let (sec, mut sec_errors) = SecLowerer::new(&mut program, &full.files).lower(&full.directives);
+            errors.append(&mut sec_errors);
+            if !errors.is_empty() {
+                return Err(RuleErrors::from_vec(errors));
+            }
+            if config.mode_set().is_none()
+                && let Some(m) = sec.engine
+            {
+                config = config.mode(m);
+            }
+            program.sec = Some(sec);
+        }
         let plan =
             plan(&program).map_err(|e| RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e)))?;
         Ok(Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan })

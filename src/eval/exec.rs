@@ -6,10 +6,11 @@ use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableTe
 pub(crate) use super::scratch::Out;
 use super::scratch::{Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
-use crate::compile::ir::{OpIr, RuleAction, RuleIdx};
+use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{AcOwner, Anchor, Member, MemberKind, Scanner};
+use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
-use crate::request::{ByteRange, RequestData, Source, Transaction};
+use crate::request::{BodyKind, ByteRange, RequestData, Source, Transaction};
 use crate::transform::Transform;
 use crate::transform::byteset::ByteSet;
 
@@ -60,15 +61,31 @@ impl Transaction {
                 continue;
             }
             res.done[p as usize] = true;
-            if res.verdict.would_block || res.allowed {
+            // A SecLang rule set in detect mode goes on after a would-be
+            // block, as ModSecurity's DetectionOnly does.
+            let detecting = rs.program.sec.is_some() && res.sec.mode(rs.config().get_mode()) != Mode::Block;
+            if (res.verdict.would_block && !detecting) || res.allowed {
                 res.verdict.phase = p;
                 continue;
+            }
+            req.seclang = rs.program.sec.is_some();
+            if p == Phase::RequestBody && rs.program.sec.is_some() {
+                req.body_processor = res.sec.body_processor.map(|b| match b {
+                    BodyProcessor::UrlEncoded => BodyKind::UrlEncoded,
+                    BodyProcessor::Json => BodyKind::Json,
+                    BodyProcessor::Xml => BodyKind::Xml,
+                    BodyProcessor::Multipart => BodyKind::Multipart,
+                });
+                if rs.program.sec.as_ref().is_some_and(|s| !s.body_access) {
+                    req.body.clear();
+                }
             }
             req.prepare(p, rs.config());
             update_exclusions(rs, req, res, scratch, p);
             scan_phase(rs, req, res, scratch, p);
             req.scanned_pairs = req.fields.pairs.len();
             decide(rs, req, res, scratch, p);
+            super::sec::run_phase(rs, req, res, scratch, p);
             res.verdict = verdict(rs, req, res, p);
         }
         res.verdict
@@ -178,17 +195,24 @@ fn scan_value(
     // Which groups read this key: a branch of the trie whose groups all skip
     // the key (say, rules on `headers["user-agent"]` only) runs no transforms.
     active.clear();
-    active.resize(sp.groups.len().div_ceil(64), 0);
-    for (g, group) in sp.groups.iter().enumerate() {
-        if group.keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.matches(key, regexes))) {
+    active.extend_from_slice(&sp.unkeyed);
+    for &g in &sp.keyed {
+        let g = usize::from(g);
+        if sp.groups[g].keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.matches(key, regexes))) {
             active[g / 64] |= 1 << (g % 64);
         }
     }
+    let single = active.len() == 1;
     classes.begin(chunks);
     let mut n = 0;
     while n < sp.trie.len() {
         let node = &sp.trie[n];
-        if node.subtree_groups.iter().zip(active.iter()).all(|(s, a)| s & a == 0) {
+        let idle = if single {
+            node.subtree_first & active[0] == 0
+        } else {
+            node.subtree_groups.iter().zip(active.iter()).all(|(s, a)| s & a == 0)
+        };
+        if idle {
             n = node.subtree_end as usize;
             continue;
         }
@@ -224,7 +248,8 @@ fn scan_value(
                 }
             }
         }
-        if node.groups.is_empty() {
+        let (gs, ge) = node.groups;
+        if gs == ge {
             continue;
         }
         let t: &[u8] = match outs[depth] {
@@ -232,8 +257,7 @@ fn scan_value(
             Out::Buf(i) => &bufs[i],
         };
         let mut class = None;
-        for &g in &node.groups {
-            let group = &sp.groups[usize::from(g)];
+        for &(g, chunk, bit) in &sp.node_groups[gs as usize..ge as usize] {
             if active[usize::from(g) / 64] & (1 << (g % 64)) == 0 {
                 continue;
             }
@@ -243,7 +267,7 @@ fn scan_value(
             let c = *class.get_or_insert_with(|| {
                 *out_class[depth].get_or_insert_with(|| classes.class_of(t, value, matches!(outs[depth], Out::Input)))
             });
-            classes.add(c, usize::from(group.chunk), group.bit);
+            classes.add(c, usize::from(chunk), bit);
         }
     }
     let place = Place { source, key_range, key, phase };
@@ -348,9 +372,13 @@ fn run_scanner(
             }
         }
     }
-    for &m in &scanner.direct {
+    for (&m, (min_len, required)) in scanner.direct.iter().zip(&scanner.direct_filters) {
         let member = scanner.members[m as usize];
         if !active(&member) || (!member.negated && res.rule_state[member.rule as usize] != UNSEEN) {
+            continue;
+        }
+        // The operator cannot match this text: too short, or without a byte it needs.
+        if t.len() < *min_len || required.as_ref().is_some_and(|r| !r.intersects(bytes)) {
             continue;
         }
         let rule = &program.rules[member.rule as usize];
@@ -432,7 +460,8 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
     let mut order = std::mem::take(&mut scratch.work.order);
     order.clear();
     for (i, hit) in res.hits.iter().enumerate() {
-        if res.rule_state[hit.rule as usize] == HIT && rules[hit.rule as usize].phase <= phase {
+        let rule = &rules[hit.rule as usize];
+        if res.rule_state[hit.rule as usize] == HIT && rule.phase <= phase && rule.kind == RuleKind::Native {
             order.push((hit.rule, i as u32));
         }
     }
@@ -528,14 +557,16 @@ fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verd
     } else {
         (false, 0)
     };
+    let mode = if rs.program.sec.is_some() { res.sec.mode(config.get_mode()) } else { config.get_mode() };
     let action = if res.allowed {
         Action::Allow
-    } else if would_block && config.get_mode() == Mode::Block {
+    } else if would_block && mode == Mode::Block {
         Action::Block
     } else if would_block || !res.matched.is_empty() {
         Action::Log
     } else {
         Action::Allow
     };
-    Verdict { action, status, score: res.score, would_block, matches: res.matched.len() as u32, phase }
+    let score = res.score.saturating_add(res.sec.score);
+    Verdict { action, status, score, would_block, matches: res.matched.len() as u32, phase }
 }

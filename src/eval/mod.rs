@@ -15,6 +15,9 @@ mod exec;
 pub(crate) mod op;
 mod results;
 mod scratch;
+pub(crate) mod sec;
+
+pub(crate) use exec::run_pipeline as exec_pipeline;
 
 pub(crate) use results::Results;
 pub use results::{Match, Stats};

@@ -127,6 +127,8 @@ pub(crate) struct Results {
     pub(crate) stats: Stats,
     pub(crate) exclusion_active: Vec<bool>,
     pub(crate) verdict: Verdict,
+    /// SecLang state: TX variables, matched variables, run-time removals.
+    pub(crate) sec: super::sec::SecState,
 }
 
 impl Results {
@@ -150,6 +152,7 @@ impl Results {
         self.exclusion_active.clear();
         self.exclusion_active.resize(rs.program.exclusions.len(), false);
         self.verdict = Verdict::default();
+        self.sec.clear(rs);
     }
 
     pub(crate) fn text(&self, r: TextRange) -> &[u8] {

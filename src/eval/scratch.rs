@@ -31,6 +31,8 @@ pub struct Scratch {
     /// Buffers for condition evaluation (separate from the scan's).
     pub(crate) cond_bufs: [Vec<u8>; 2],
     pub(crate) work: Work,
+    /// Buffers of the SecLang walk.
+    pub(crate) sec: super::sec::SecScratch,
 }
 
 /// Where a transformed value is: the value itself, or a scratch buffer.
@@ -170,6 +172,7 @@ impl Scratch {
             active: Vec::new(),
             cond_bufs: Default::default(),
             work: Work::default(),
+            sec: Default::default(),
         };
         s.follow(rs);
         s
@@ -202,6 +205,7 @@ impl Scratch {
         w.touched.clear();
         w.candidates.clear();
         w.order.clear();
+        self.sec.follow(rs);
     }
 }
 

@@ -46,6 +46,10 @@ pub(crate) enum Origin {
     Header = 6,
     /// A cookie from a `Cookie` header: name and value as sent (not decoded).
     Cookie = 7,
+    /// An XML body value for SecLang's XPath targets: name `/*` (the root
+    /// element's text) or `//@*` (an attribute value). Only for rulesets with
+    /// SecLang rules.
+    Xml = 8,
 }
 
 /// One name/value pair of the request.
@@ -108,6 +112,9 @@ pub(crate) struct Fields {
     pub(crate) max_args: usize,
     /// Argument pairs accepted so far.
     pub(crate) arg_count: usize,
+    /// Bytes of uploaded file contents (multipart parts with a file name),
+    /// which are not copied (SecLang `FILES_COMBINED_SIZE`).
+    pub(crate) file_bytes: u64,
 }
 
 impl Fields {
@@ -117,6 +124,7 @@ impl Fields {
         self.pairs.clear();
         self.work.clear();
         self.arg_count = 0;
+        self.file_bytes = 0;
     }
 
     /// Appends bytes to the arena and returns their range.

@@ -17,8 +17,10 @@ pub(crate) mod percent;
 mod source;
 mod transaction;
 mod urlencoded;
+mod xml;
 
-pub(crate) use fields::ByteRange;
+pub(crate) use fields::{ByteRange, Origin};
+pub(crate) use header::{BodyKind, body_kind};
 pub(crate) use source::{Source, SourceSet};
 pub(crate) use transaction::RequestData;
 pub use transaction::{Limit, Transaction};

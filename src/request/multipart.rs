@@ -295,6 +295,7 @@ fn parse_part(
     }
     let name = found.name.unwrap_or(ByteRange::EMPTY);
     if found.filename.is_some() || found.filename_ext.is_some() {
+        fields.file_bytes = fields.file_bytes.saturating_add(content.len() as u64);
         for filename in [found.filename, found.filename_ext].into_iter().flatten() {
             if !fields.push_arg(Origin::File, name, filename) {
                 return false;

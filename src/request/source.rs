@@ -25,6 +25,13 @@ pub(crate) enum Source {
     Host,
     Scheme,
     ClientIp,
+    /// SecLang `REQUEST_FILENAME`: the percent-decoded target up to its first
+    /// `?` (not normalized). Set only for rulesets with SecLang rules.
+    Filename,
+    /// SecLang `REQUEST_BASENAME`: [`Source::Filename`] after its last `/` or `\`.
+    FilenameBase,
+    /// SecLang `REQUEST_URI`: the percent-decoded target (path and query).
+    UriDecoded,
     Body,
     QueryName,
     QueryValue,
@@ -42,10 +49,14 @@ pub(crate) enum Source {
     HeaderValue,
     CookieName,
     CookieValue,
+    /// The names of XML pairs (`/*`, `//@*`); never inspected.
+    XmlName,
+    /// SecLang `XML:/*` and `XML://@*` values.
+    XmlValue,
 }
 
 /// How many sources there are.
-pub(crate) const SOURCE_COUNT: usize = 27;
+pub(crate) const SOURCE_COUNT: usize = 32;
 
 impl Source {
     /// Every source, in numeric order.
@@ -60,6 +71,9 @@ impl Source {
         Source::Host,
         Source::Scheme,
         Source::ClientIp,
+        Source::Filename,
+        Source::FilenameBase,
+        Source::UriDecoded,
         Source::Body,
         Source::QueryName,
         Source::QueryValue,
@@ -77,10 +91,12 @@ impl Source {
         Source::HeaderValue,
         Source::CookieName,
         Source::CookieValue,
+        Source::XmlName,
+        Source::XmlValue,
     ];
 
     /// The scalar sources (one value each, no key).
-    pub(crate) const SCALARS: [Source; 11] = [
+    pub(crate) const SCALARS: [Source; 14] = [
         Source::RequestLine,
         Source::Method,
         Source::Uri,
@@ -91,6 +107,9 @@ impl Source {
         Source::Host,
         Source::Scheme,
         Source::ClientIp,
+        Source::Filename,
+        Source::FilenameBase,
+        Source::UriDecoded,
         Source::Body,
     ];
 
@@ -118,6 +137,8 @@ impl Source {
             (Origin::Header, false) => Source::HeaderValue,
             (Origin::Cookie, true) => Source::CookieName,
             (Origin::Cookie, false) => Source::CookieValue,
+            (Origin::Xml, true) => Source::XmlName,
+            (Origin::Xml, false) => Source::XmlValue,
         }
     }
 
@@ -134,7 +155,9 @@ impl Source {
             | Source::FileField
             | Source::FileName
             | Source::PartHeaderName
-            | Source::PartHeaderValue => Phase::RequestBody,
+            | Source::PartHeaderValue
+            | Source::XmlName
+            | Source::XmlValue => Phase::RequestBody,
             _ => Phase::RequestHeaders,
         }
     }
@@ -153,6 +176,8 @@ impl Source {
             Source::HeaderName => "headers.names",
             Source::CookieValue => "cookies",
             Source::CookieName => "cookies.names",
+            Source::XmlValue => "xml",
+            Source::XmlName => "xml.names",
             Source::RequestLine => "request_line",
             Source::Method => "method",
             Source::Uri => "uri",
@@ -163,6 +188,9 @@ impl Source {
             Source::Host => "host",
             Source::Scheme => "scheme",
             Source::ClientIp => "client_ip",
+            Source::Filename => "request_filename",
+            Source::FilenameBase => "request_basename",
+            Source::UriDecoded => "request_uri",
             Source::Body => "body",
         }
     }
@@ -204,7 +232,7 @@ impl SourceSet {
     /// Every source.
     #[cfg(test)]
     pub(crate) fn all() -> SourceSet {
-        SourceSet((1 << SOURCE_COUNT) - 1)
+        SourceSet(((1u64 << SOURCE_COUNT) - 1) as u32)
     }
 
     /// True when `s` is in the set.
@@ -277,7 +305,15 @@ mod tests {
     #[test]
     fn collections_cover_every_source() {
         let union = Collection::ALL.iter().fold(SourceSet::EMPTY, |acc, c| acc.union(SourceSet::of_collection(*c)));
-        assert_eq!(union, SourceSet::all());
+        // The SecLang-only sources have no rule-language collection.
+        let seclang = SourceSet::of(&[
+            Source::Filename,
+            Source::FilenameBase,
+            Source::UriDecoded,
+            Source::XmlName,
+            Source::XmlValue,
+        ]);
+        assert_eq!(union.union(seclang), SourceSet::all());
         assert_eq!(SourceSet::of_collection(Collection::Args).phase(), Phase::RequestBody);
         assert_eq!(SourceSet::of_collection(Collection::ArgsQuery).phase(), Phase::RequestHeaders);
     }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use super::fields::{ByteRange, Fields, Origin, ParseError, ParseLimits, ParseStatus};
 use super::header::{self, BodyKind};
 use super::source::Source;
-use super::{cookies, json, multipart, percent, urlencoded};
+use super::{cookies, json, multipart, percent, urlencoded, xml};
 use crate::compile::ir::parse_ip;
 use crate::compile::{Config, Ruleset};
 use crate::eval::{Phase, Results};
@@ -63,8 +63,8 @@ impl Default for RequestId {
 #[derive(Debug, Default)]
 pub(crate) struct RequestData {
     pub(crate) fields: Fields,
-    /// Scalar values by source index (RequestLine..=ClientIp); the body is apart.
-    scalars: [Option<ByteRange>; 10],
+    /// Scalar values by source index (RequestLine..=UriDecoded); the body is apart.
+    scalars: [Option<ByteRange>; 13],
     pub(crate) body: Vec<u8>,
     body_offered: u64,
     pub(crate) client_ip: Option<IpAddr>,
@@ -86,6 +86,11 @@ pub(crate) struct RequestData {
     host_from_uri: bool,
     tmp: Vec<u8>,
     pub(crate) body_kind: Option<BodyKind>,
+    /// The body parser a SecLang `ctl:requestBodyProcessor` chose, if any;
+    /// it wins over the `Content-Type`.
+    pub(crate) body_processor: Option<BodyKind>,
+    /// The ruleset has SecLang rules: XML bodies are read for `XML:` targets.
+    pub(crate) seclang: bool,
     request_id: RequestId,
     request_id_len: usize,
     pub(crate) started: Option<SystemTime>,
@@ -94,7 +99,8 @@ pub(crate) struct RequestData {
 impl RequestData {
     fn clear(&mut self) {
         self.fields.clear();
-        self.scalars = [None; 10];
+        self.scalars = [None; 13];
+        self.body_processor = None;
         self.body.clear();
         self.body_offered = 0;
         self.client_ip = None;
@@ -132,6 +138,36 @@ impl RequestData {
             return Some(&self.body);
         }
         self.scalars.get(source.index()).copied().flatten().map(|r| self.fields.get(r))
+    }
+
+    /// Sets the SecLang views of the target, as ModSecurity v3 computes them:
+    /// `REQUEST_URI` is the percent-decoded target (`+` kept) without an
+    /// absolute form's scheme and authority; `REQUEST_FILENAME` the decoded
+    /// target up to its first `?` (a decoded `%3F` counts); `REQUEST_BASENAME`
+    /// what follows its last `/` or `\\`, when something does.
+    fn set_seclang_uri(&mut self, uri: &[u8]) {
+        let start = self.fields.mark();
+        percent::percent_decode_into(uri, false, &mut self.fields.bytes);
+        let decoded = self.fields.range_from(start);
+        let d = self.fields.get(decoded);
+        let query = d.iter().position(|&b| b == b'?').unwrap_or(d.len());
+        let filename = ByteRange { start: decoded.start, end: decoded.start + query as u32 };
+        self.scalars[Source::Filename.index()] = Some(filename);
+        let f = self.fields.get(filename);
+        self.scalars[Source::FilenameBase.index()] = match f.iter().rposition(|&b| b == b'/' || b == b'\\') {
+            Some(i) if i + 1 < f.len() => Some(ByteRange { start: filename.start + i as u32 + 1, end: filename.end }),
+            _ => None,
+        };
+        let mut uri_start = 0;
+        if d.first().is_some_and(|&b| b != b'/')
+            && let Some(colon) = d.iter().position(|&b| b == b':')
+            && d[colon + 1..].starts_with(b"//")
+            && let Some(slash) = d[colon + 3..].iter().position(|&b| b == b'/')
+        {
+            uri_start = colon + 3 + slash;
+        }
+        self.scalars[Source::UriDecoded.index()] =
+            Some(ByteRange { start: decoded.start + uri_start as u32, end: decoded.end });
     }
 
     /// The request id: the one the host set, or one made up.
@@ -234,7 +270,11 @@ impl RequestData {
             .find(|p| p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"content-type"))
             .map(|p| p.value);
         let content_type = ct_range.map_or(0, |r| self.fields.get(r).to_vec_in_tmp(&mut self.tmp));
-        let kind = if content_type == 0 { BodyKind::Other } else { header::body_kind(&self.tmp[..content_type]) };
+        let kind = match self.body_processor {
+            Some(kind) => kind,
+            None if content_type == 0 => BodyKind::Other,
+            None => header::body_kind(&self.tmp[..content_type]),
+        };
         self.body_kind = Some(kind);
         let limits =
             ParseLimits { max_json_depth: config.get_max_json_depth(), max_parts: config.get_max_multipart_parts() };
@@ -251,6 +291,7 @@ impl RequestData {
                 self.tmp = ct;
                 Some(status)
             }
+            BodyKind::Xml if self.seclang => Some(xml::parse_xml(&body, config.get_max_args(), &mut self.fields)),
             BodyKind::Xml | BodyKind::Other => None,
         };
         self.body = body;
@@ -383,7 +424,8 @@ impl Transaction {
     /// Sets the request line. `uri` is the request target as received
     /// (origin form `/path?query`, or absolute form `http://host/path`);
     /// `protocol` is `HTTP/1.1` etc. (empty for HTTP/0.9). Bytes need not be
-    /// UTF-8. A target longer than `max_uri_bytes` is cut there and flagged.
+    /// UTF-8. A target longer than `max_uri_bytes` is cut there and flagged, and
+    /// so is a method or protocol longer than that.
     pub fn set_request(&mut self, method: impl AsRef<[u8]>, uri: impl AsRef<[u8]>, protocol: impl AsRef<[u8]>) {
         let (method, uri, protocol) = (method.as_ref(), uri.as_ref(), protocol.as_ref());
         let max_uri = self.ruleset.config().get_max_uri_bytes();
@@ -397,6 +439,20 @@ impl Transaction {
             &uri[..max_uri]
         } else {
             uri
+        };
+        // The method and protocol come from the client too: each is cut to the
+        // same limit, so no part of the request line is unbounded.
+        let method = if method.len() > max_uri {
+            req.over(Limit::UriBytes);
+            &method[..max_uri]
+        } else {
+            method
+        };
+        let protocol = if protocol.len() > max_uri {
+            req.over(Limit::UriBytes);
+            &protocol[..max_uri]
+        } else {
+            protocol
         };
         // A second call replaces the first: forget what came from its target.
         req.scalars[Source::Query.index()] = None;
@@ -476,6 +532,9 @@ impl Transaction {
         let base_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
         req.scalars[Source::Basename.index()] =
             Some(ByteRange { start: path_range.start + base_start as u32, end: path_range.end });
+        if self.ruleset.has_seclang() {
+            req.set_seclang_uri(uri);
+        }
     }
 
     /// Sets the client address as text (`203.0.113.7`, `2001:db8::1`).

@@ -25,6 +25,8 @@ pub struct Record {
     #[serde(default)]
     pub class: Option<String>,
     #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
     pub expect_rules: Vec<u32>,
     #[serde(default)]
     pub no_expect_rules: Vec<u32>,

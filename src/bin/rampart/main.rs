@@ -1,8 +1,9 @@
-//! The `rampart` command line: check, fmt, scan.
+//! The `rampart` command line: check, fmt, scan, bench, test, ftw.
 
 mod alloc;
 mod bench;
 mod corpus;
+mod ftw;
 mod scan;
 mod test;
 
@@ -20,9 +21,13 @@ const USAGE: &str = "\
 rampart: an embedded web application firewall engine
 
 usage:
-  rampart check [--config FILE] [--paranoia N] [RULES...]
-      compile the rule set (the config's, the given rule files, or the built-in
-      default) and print its rules and groups; errors give file:line:column
+  rampart check [--config FILE] [--paranoia N] [--seclang FILE]... [--crs DIR] [RULES...]
+      compile the rule set (the config's, the given rule files, SecLang files,
+      or the built-in default) and print its rules and groups; errors give
+      file:line:column; for SecLang, rule counts and every unsupported item
+  rampart import-seclang DIR
+      the same as `check --crs DIR`: load a CRS installation (crs-setup.conf,
+      rules/*.conf and their .data files) and report what is unsupported
   rampart fmt [--write] FILE...
       print rule files in canonical form (--write rewrites them in place)
   rampart scan [--config FILE] [--paranoia N] [--mode block|detect] [--out FILE]
@@ -40,6 +45,16 @@ usage:
   rampart test [--config FILE] [--paranoia N] [--rule ID] [-v] [TESTS...]
       run the rule tests (default rules/tests/*.toml); exit 1 on any failure
 
+  rampart ftw --crs DIR [--json] [--out FILE] [--verbose] TESTS.jsonl
+      run the CRS regression tests (JSON lines with expect_rules and
+      no_expect_rules) with CRS CI settings (paranoia 4, detection only,
+      tx.arg_length=400, ...); print pass rates overall and per rule family,
+      with and without the official nginx overrides, and the failing tests
+
+Rule set options of check, scan, bench and test: --config FILE (rampart.toml),
+--paranoia N, --mode block|detect, --seclang FILE (repeatable), --crs DIR
+(crs-setup.conf or crs-setup.conf.example, then rules/*.conf).
+
 Without --config, the built-in default rules are used.
 ";
 
@@ -50,6 +65,10 @@ pub struct RulesetArgs {
     pub paranoia: Option<u8>,
     pub mode: Option<Mode>,
     pub files: Vec<PathBuf>,
+    /// SecLang texts loaded before any SecLang file (settings).
+    pub seclang_settings: Vec<(String, String)>,
+    pub seclang: Vec<PathBuf>,
+    pub crs: Option<PathBuf>,
 }
 
 impl RulesetArgs {
@@ -64,6 +83,8 @@ impl RulesetArgs {
                     _ => bail!("--paranoia takes 1, 2, 3 or 4, not `{v}`"),
                 }
             }
+            "--seclang" => self.seclang.push(value(arg, args)?.into()),
+            "--crs" => self.crs = Some(value(arg, args)?.into()),
             "--mode" => {
                 let v = value(arg, args)?;
                 self.mode =
@@ -77,17 +98,29 @@ impl RulesetArgs {
     /// Builds the ruleset, printing every error on failure.
     pub fn build(&self) -> Result<Ruleset, ExitCode> {
         let mut b = Ruleset::builder();
+        let has_seclang = !self.seclang.is_empty() || self.crs.is_some();
         match &self.config {
             Some(c) => {
                 b.config_file(c);
             }
-            None if self.files.is_empty() => {
+            None if self.files.is_empty() && !has_seclang => {
                 b.default_rules();
             }
             None => {}
         }
         for f in &self.files {
             b.file(f);
+        }
+        for (name, text) in &self.seclang_settings {
+            b.seclang_source(name.as_str(), text.as_str());
+        }
+        if let Some(dir) = &self.crs {
+            let setup = dir.join("crs-setup.conf");
+            b.seclang(if setup.exists() { setup } else { dir.join("crs-setup.conf.example") });
+            b.seclang(dir.join("rules").join("*.conf"));
+        }
+        for f in &self.seclang {
+            b.seclang(f);
         }
         let mut overrides = Config::new();
         if let Some(p) = self.paranoia {
@@ -127,6 +160,11 @@ fn run() -> Result<ExitCode> {
     let command = args.next().unwrap_or_default();
     match command.as_str() {
         "check" => check(args),
+        "import-seclang" => {
+            let dir = args.next().context("import-seclang needs a CRS folder")?;
+            check(["--crs".to_owned(), dir].into_iter().chain(args))
+        }
+        "ftw" => ftw::run(args),
         "fmt" => fmt(args),
         "scan" => scan::run(args),
         "bench" => bench::run(args),
@@ -192,6 +230,30 @@ fn check(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         s.prefiltered_regexes,
         s.exclusions
     );
+    if let Some(st) = ruleset.seclang_stats() {
+        out!(
+            "seclang: {} directives, {} rules ({} removed by configuration, {} of phases 3-5 not evaluated)",
+            st.directives,
+            st.rules,
+            st.removed,
+            st.response_rules
+        );
+        out!(
+            "    request phases: {} rules evaluated, {} unreachable with this configuration (paranoia level), {} prefiltered in the shared automaton passes",
+            st.active,
+            st.unreachable,
+            st.prefiltered
+        );
+        let warnings = ruleset.warnings();
+        if warnings.is_empty() {
+            out!("    nothing unsupported");
+        } else {
+            out!("    {} unsupported or ignored items:", warnings.len());
+            for w in warnings {
+                out!("    {w}");
+            }
+        }
+    }
     out!("groups (value source / transform pipeline: rules, automata):");
     for g in ruleset.groups() {
         let pipeline = if g.transforms.is_empty() {

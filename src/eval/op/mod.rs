@@ -81,7 +81,82 @@ pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) 
         OpIr::ByteRange(allowed) => {
             value.iter().position(|&b| allowed[usize::from(b >> 6)] & (1 << (b & 63)) == 0).map(|at| (at, at + 1))
         }
+        OpIr::Within(list) => within(value, list),
+        OpIr::Num(cmp, n) => cmp.holds(crate::compile::ir::atoi(value), *n).then_some((0, value.len())),
+        OpIr::ContainsWord(word) => contains_word(value, word),
+        OpIr::InvalidUtf8Modsec => invalid_utf8_modsec(value).map(|at| (at, value.len())),
+        OpIr::Always => whole,
     }
+}
+
+/// Evaluates `op` once, outside a request (compile-time checks): true when
+/// it matches `value`.
+pub(crate) fn eval_once(op: &OpIr, value: &[u8], program: &Program) -> bool {
+    let mut work = Work::default();
+    work.regex_caches.resize_with(program.regexes.len(), || None);
+    eval(op, value, program, &mut work).is_some()
+}
+
+/// SecLang `@within`: `value` occurs in `list` (an empty value always does).
+pub(crate) fn within(value: &[u8], list: &[u8]) -> Option<(usize, usize)> {
+    if value.is_empty() {
+        return Some((0, 0));
+    }
+    memchr::memmem::find(list, value).map(|_| (0, value.len()))
+}
+
+/// SecLang `@containsWord`: `word` occurs in `value` with no word character
+/// (ASCII letter, digit or `_`) right before or after it.
+pub(crate) fn contains_word(value: &[u8], word: &[u8]) -> Option<(usize, usize)> {
+    if word.is_empty() {
+        return Some((0, 0));
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(value, word).find_map(|at| {
+        let end = at + word.len();
+        let before = at == 0 || !is_word(value[at - 1]);
+        let after = end == value.len() || !is_word(value[end]);
+        (before && after).then_some((at, end))
+    })
+}
+
+/// Where ModSecurity's `@validateUtf8Encoding` finds a bad sequence: a byte
+/// that cannot start one, a sequence cut short or with a bad continuation
+/// byte, an overlong form, or a code point above U+10FFFF. (Unlike Rust's
+/// check, encoded surrogates pass, as in ModSecurity.)
+pub(crate) fn invalid_utf8_modsec(value: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < value.len() {
+        let c = value[i];
+        if c < 0x80 {
+            i += 1;
+            continue;
+        }
+        let (len, min, init) = if c & 0xE0 == 0xC0 {
+            (2, 0x80, u32::from(c & 0x1F))
+        } else if c & 0xF0 == 0xE0 {
+            (3, 0x800, u32::from(c & 0x0F))
+        } else if c & 0xF8 == 0xF0 {
+            (4, 0x1_0000, u32::from(c & 0x07))
+        } else {
+            return Some(i);
+        };
+        if i + len > value.len() {
+            return Some(i);
+        }
+        let mut d = init;
+        for &b in &value[i + 1..i + len] {
+            if b & 0xC0 != 0x80 {
+                return Some(i);
+            }
+            d = d << 6 | u32::from(b & 0x3F);
+        }
+        if d < min || d > 0x10_FFFF {
+            return Some(i);
+        }
+        i += len;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -92,6 +167,21 @@ mod tests {
 
     fn keywords() -> Vec<&'static str> {
         libinjectionrs::sqli::sqli_data::SQL_KEYWORDS.iter().map(|k| k.word).collect()
+    }
+
+    #[test]
+    fn seclang_operators() {
+        assert_eq!(within(b"GET", b"GET HEAD POST"), Some((0, 3)));
+        assert_eq!(within(b"", b"x"), Some((0, 0)));
+        assert_eq!(within(b"PUT", b"GET HEAD"), None);
+        assert_eq!(contains_word(b"a select b", b"select"), Some((2, 8)));
+        assert_eq!(contains_word(b"selected", b"select"), None);
+        assert_eq!(invalid_utf8_modsec("é€😀".as_bytes()), None);
+        assert_eq!(invalid_utf8_modsec(b"a\xc3"), Some(1));
+        assert_eq!(invalid_utf8_modsec(b"\xc0\xaf"), Some(0), "overlong");
+        assert_eq!(invalid_utf8_modsec(b"\xed\xa0\x80"), None, "surrogates pass");
+        assert_eq!(invalid_utf8_modsec(b"\xf4\x90\x80\x80"), Some(0), "above U+10FFFF");
+        assert_eq!(invalid_utf8_modsec(b"\x80"), Some(0));
     }
 
     #[test]

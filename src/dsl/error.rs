@@ -59,7 +59,9 @@ impl RuleError {
             message: message.into(),
             help: None,
             file: source.name().clone(),
-            span,
+            // Errors at the end of the text ("found end of file") come with a
+            // one-byte span past it; keep the public span inside the text.
+            span: Span::new(start, end),
             line,
             column,
             source_line,
@@ -262,6 +264,22 @@ mod tests {
             text,
             "a.rules:2:15: error: unknown transform `url_decod`\n 2 |     transform url_decod\n   |               ^^^^^^^^^ did you mean `url_decode`?"
         );
+    }
+
+    #[test]
+    fn issue_7_spans_of_errors_at_the_end_of_the_text_stay_inside_it() {
+        // Found by the parse_rules fuzz target: `rule` alone gave the span 4..5
+        // in a 4-byte text, so `&text[span]` in a host would panic.
+        let src = SourceFile::new("a.rules", "rule");
+        let (_, errors) = crate::dsl::parse(&src);
+        assert!(!errors.is_empty());
+        for e in &errors {
+            let span = e.span();
+            assert!(span.start <= span.end && span.end as usize <= src.text().len(), "{}: {span:?}", e.short());
+        }
+        assert_eq!(errors[0].short(), "a.rules:1:5: error: expected a number (a rule id)");
+        let past = RuleError::new(ErrorKind::Syntax, &src, Span::new(9, 12), "past the end");
+        assert_eq!((past.span().start, past.span().end), (4, 4));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! fuzzing`, which cargo-fuzz sets): each parses into fresh [`Fields`] and
 //! returns owned pairs, so `fuzz/` can check them without the crate-private
 //! types.
+#![forbid(unsafe_code)]
 
 use super::fields::{Fields, Origin, ParseLimits, ParseStatus};
 use super::{json, multipart, urlencoded};

@@ -21,7 +21,7 @@ fi
 
 [ -x "$runner_dir/modsec-runner" ] || (cd "$runner_dir" && ./build.sh) >&2
 cargo build --release --quiet
-rampart=$repo/target/release/rampart
+rampart=${CARGO_TARGET_DIR:-$repo/target}/release/rampart
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -24,19 +24,32 @@ WARMUP=${WARMUP:-1}
 LEVELS=${LEVELS:-"1 2"}
 CORPORA=${CORPORA:-"benign-api gotestwaf"}
 CRS="$SHARED/corpus/crs-v4"
-RUNNER="$SHARED/tools/modsec-runner"
+RUNNER_SRC=$(cd "$SHARED/tools/modsec-runner" && pwd)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 FILE_DIR=$(cd "$SHARED/corpus" && pwd)
 cargo build --release --quiet
 RAMPART=target/release/rampart
+# The runner's folder may be read-only: use its binary when built there,
+# else compile it (as its build.sh does) into target/modsec-runner/.
+if [ -x "$RUNNER_SRC/modsec-runner" ]; then
+  RUNNER_BIN="$RUNNER_SRC/modsec-runner"
+else
+  RUNNER_BIN="$(pwd)/target/modsec-runner/modsec-runner"
+  if [ ! -x "$RUNNER_BIN" ] || [ "$RUNNER_SRC/modsec_runner.c" -nt "$RUNNER_BIN" ]; then
+    mkdir -p target/modsec-runner
+    # shellcheck disable=SC2046
+    cc -std=gnu11 -O2 -g -Wall -Wextra -o "$RUNNER_BIN" "$RUNNER_SRC/modsec_runner.c" \
+      $(pkg-config --cflags --libs modsecurity jansson 2>/dev/null || echo -lmodsecurity -ljansson) -lm
+  fi
+fi
 
 for pl in $LEVELS; do
   for corpus in $CORPORA; do
     file="$FILE_DIR/$corpus.jsonl"
     tag="pl$pl-$corpus"
     for round in $(seq "$ROUNDS"); do
-      (cd "$RUNNER" && ./modsec-runner --rules crs4.conf --paranoia "$pl" --no-body-error-rules \
+      (cd "$RUNNER_SRC" && "$RUNNER_BIN" --rules crs4.conf --paranoia "$pl" --no-body-error-rules \
           --warmup "$WARMUP" --repeat "$REPEAT" --out "$OUT/modsec-$tag.jsonl" \
           "$file" 2>/dev/null | tail -1) > "$OUT/modsec-$tag-$round.json"
       $RAMPART bench --crs "$CRS" --paranoia "$pl" --warmup "$WARMUP" --repeat "$REPEAT" --json "$file" \

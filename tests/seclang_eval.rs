@@ -178,6 +178,20 @@ SecRule ARGS "@streq %41" "id:2,phase:2,pass,log,t:urlDecode,multiMatch"
 }
 
 #[test]
+fn normalize_path_keeps_unresolved_parents_of_relative_paths() {
+    // As ModSecurity's t:normalizePath: `../.history` keeps its `..`, so the
+    // `/.history` a data file lists is still there; an absolute path still
+    // stops at the root.
+    let rs = ruleset(
+        r#"SecRule ARGS "@pm /.history /etc/passwd" "id:7,phase:2,pass,log,t:none,t:urlDecodeUni,t:normalizePathWin""#,
+    );
+    assert_eq!(ids(&rs, &get("/?code=../.history")), [7]);
+    assert_eq!(ids(&rs, &get("/?code=..%5c..%5c.history")), [7]);
+    assert_eq!(ids(&rs, &get("/?f=/../../etc/passwd")), [7]);
+    assert!(ids(&rs, &get("/?code=a/../.history")).is_empty());
+}
+
+#[test]
 fn detection_only_logs_and_goes_on() {
     let text = r#"
 SecRuleEngine DetectionOnly

@@ -116,6 +116,14 @@ pub enum Transform {
     NormalizePath,
     /// `normalize_path_win`: `\` to `/`, then `normalize_path`.
     NormalizePathWin,
+    /// `normalize_path_rel`: `normalize_path` as ModSecurity's
+    /// `t:normalizePath` does it: a relative path keeps the leading `..`
+    /// segments it cannot resolve (`../.history` stays, where
+    /// `normalize_path` gives `.history`). The SecLang front end uses it.
+    NormalizePathRel,
+    /// `normalize_path_rel_win`: `\` to `/`, then `normalize_path_rel`
+    /// (ModSecurity's `t:normalizePathWin`).
+    NormalizePathRelWin,
     /// `cmd_line`: shell-evasion normalisation (drops `\ ' " ^`, spaces before
     /// `/` and `(`, `,`/`;` to space, compresses whitespace, lowercases).
     CmdLine,
@@ -165,6 +173,8 @@ impl Transform {
         Transform::RemoveCommentsChar,
         Transform::NormalizePath,
         Transform::NormalizePathWin,
+        Transform::NormalizePathRel,
+        Transform::NormalizePathRelWin,
         Transform::CmdLine,
         Transform::Trim,
         Transform::TrimLeft,
@@ -206,6 +216,8 @@ impl Transform {
             Transform::RemoveCommentsChar => "remove_comments_char",
             Transform::NormalizePath => "normalize_path",
             Transform::NormalizePathWin => "normalize_path_win",
+            Transform::NormalizePathRel => "normalize_path_rel",
+            Transform::NormalizePathRelWin => "normalize_path_rel_win",
             Transform::CmdLine => "cmd_line",
             Transform::Trim => "trim",
             Transform::TrimLeft => "trim_left",
@@ -313,6 +325,8 @@ impl Transform {
             Transform::RemoveCommentsChar => comments::remove_comments_char(input, out),
             Transform::NormalizePath => path::normalize_path(input, out),
             Transform::NormalizePathWin => path::normalize_path_win(input, out),
+            Transform::NormalizePathRel => path::normalize_path_rel(input, out, false),
+            Transform::NormalizePathRelWin => path::normalize_path_rel(input, out, true),
             Transform::CmdLine => cmdline::cmd_line(input, out),
             Transform::Trim => trim::trim(input, out),
             Transform::TrimLeft => trim::trim_left(input, out),
@@ -373,6 +387,8 @@ impl Transform {
             Transform::RemoveCommentsChar => comments::remove_markers(input, out),
             Transform::NormalizePath => path::normalize(input, out, false),
             Transform::NormalizePathWin => path::normalize(input, out, true),
+            Transform::NormalizePathRel => path::normalize_keeping_parents(input, out, false, true),
+            Transform::NormalizePathRelWin => path::normalize_keeping_parents(input, out, true, true),
             Transform::CmdLine => cmdline::normalize(input, out),
             Transform::Trim => trim::copy_trimmed(input, out, true, true),
             Transform::TrimLeft => trim::copy_trimmed(input, out, true, false),
@@ -437,7 +453,7 @@ mod tests {
             let folded = fold_name(name, &mut buf).expect("known names fit");
             assert!(folded.len() + 2 < MAX_KEY, "{name}");
         }
-        assert_eq!(Transform::ALL.len(), 28);
+        assert_eq!(Transform::ALL.len(), 30);
         assert!(Transform::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 

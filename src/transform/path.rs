@@ -27,6 +27,14 @@
 //!   value may be unchanged).
 //! - Idempotent; output length <= input length; linear time (a `..` only
 //!   removes bytes written once).
+//!
+//! # `normalize_path_rel` and `normalize_path_rel_win` (relative paths keep `..`)
+//! ModSecurity's `t:normalizePath` / `t:normalizePathWin`, for the SecLang
+//! front end: the same, except that a relative path keeps the leading `..`
+//! segments it cannot resolve (`../../etc/passwd` and `a/../../b` give
+//! `../../etc/passwd` and `../b`). CRS data files list names such as
+//! `/.history`, which `../.history` must still contain after the transform.
+//! An absolute path still never goes above its root.
 
 /// `normalize_path`.
 pub(super) fn normalize_path(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -46,8 +54,23 @@ pub(super) fn normalize_path_win(input: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// `normalize_path_rel` (`win`: `normalize_path_rel_win`).
+pub(super) fn normalize_path_rel(input: &[u8], out: &mut Vec<u8>, win: bool) -> bool {
+    if input.is_empty() {
+        return false;
+    }
+    normalize_keeping_parents(input, out, win, true);
+    true
+}
+
 /// Writes the normalised `input` into `out`; `win` makes `\` a separator.
 pub(super) fn normalize(input: &[u8], out: &mut Vec<u8>, win: bool) {
+    normalize_keeping_parents(input, out, win, false);
+}
+
+/// [`normalize`]; with `keep_parents`, a relative path keeps the `..`
+/// segments that have nothing left to drop (ModSecurity's behaviour).
+pub(super) fn normalize_keeping_parents(input: &[u8], out: &mut Vec<u8>, win: bool, keep_parents: bool) {
     let is_sep = |b: &u8| *b == b'/' || (win && *b == b'\\');
     out.clear();
     out.reserve(input.len());
@@ -57,11 +80,21 @@ pub(super) fn normalize(input: &[u8], out: &mut Vec<u8>, win: bool) {
     // `out[..root]` is the root `/` (if any); segments after it are joined
     // by `/`, so a `..` truncates back to the last `/` after the root.
     let root = out.len();
+    // Kept leading `..` segments of a relative path: `out[..parents]`.
+    let keep_parents = keep_parents && root == 0;
+    let mut parents = 0;
     let mut last: &[u8] = b"";
     for segment in input.split(is_sep) {
         last = segment;
         match segment {
             b"" | b"." => {}
+            b".." if keep_parents && out.len() == parents => {
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(b"..");
+                parents = out.len();
+            }
             b".." => {
                 let keep = out[root..].iter().rposition(|&b| b == b'/').unwrap_or(0);
                 out.truncate(root + keep);
@@ -74,7 +107,8 @@ pub(super) fn normalize(input: &[u8], out: &mut Vec<u8>, win: bool) {
             }
         }
     }
-    let directory = matches!(last, b"" | b"." | b"..");
+    // A final kept `..` needs no `/` to read as a directory.
+    let directory = matches!(last, b"" | b".") || (last == b".." && out.len() != parents);
     if directory && out.len() > root {
         out.push(b'/');
     }
@@ -127,5 +161,27 @@ mod tests {
             (b"/a\\../b", b"/b"),
         ];
         assert_table(normalize_path_win, cases);
+    }
+
+    #[test]
+    fn normalize_path_rel_table() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b""),
+            (b"../.history", b"../.history"),
+            (b"../../etc/passwd", b"../../etc/passwd"),
+            (b"./../a", b"../a"),
+            (b"a/../../b", b"../b"),
+            (b"../a/../../b", b"../../b"),
+            (b"../a/..", b".."),
+            (b"..", b".."),
+            (b"../.", b"../"),
+            (b"a/b/../c", b"a/c"),
+            (b"/../../etc/passwd", b"/etc/passwd"),
+            (b"/a/b/../c", b"/a/c"),
+        ];
+        assert_table(|i: &[u8], o: &mut Vec<u8>| normalize_path_rel(i, o, false), cases);
+        let win: &[(&[u8], &[u8])] =
+            &[(b"..\\..\\windows\\win.ini", b"../../windows/win.ini"), (b"C:\\..\\..\\x", b"../x")];
+        assert_table(|i: &[u8], o: &mut Vec<u8>| normalize_path_rel(i, o, true), win);
     }
 }

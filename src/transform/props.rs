@@ -279,6 +279,8 @@ const IDEMPOTENT: &[Transform] = &[
     Transform::TrimRight,
     Transform::NormalizePath,
     Transform::NormalizePathWin,
+    Transform::NormalizePathRel,
+    Transform::NormalizePathRelWin,
     Transform::CmdLine,
 ];
 

@@ -29,7 +29,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 FILE_DIR=$(cd "$SHARED/corpus" && pwd)
 cargo build --release --quiet
-RAMPART=target/release/rampart
+RAMPART=${CARGO_TARGET_DIR:-target}/release/rampart
 # The runner's folder may be read-only: use its binary when built there,
 # else compile it (as its build.sh does) into target/modsec-runner/.
 if [ -x "$RUNNER_SRC/modsec-runner" ]; then

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 if [ "${RAMPART_SKIP_BUILD:-0}" != 1 ]; then
     cargo build -q --release --bin rampart
 fi
-bin=./target/release/rampart
+bin=${CARGO_TARGET_DIR:-target}/release/rampart
 [ -x /usr/bin/time ] || { echo "hostile-memory: /usr/bin/time is missing (Debian: apt-get install time)" >&2; exit 1; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/rampart-hostile.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

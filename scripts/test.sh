@@ -4,7 +4,8 @@
 # programs with cc and run them under valgrind and ASan when available), the
 # Python and LuaJIT binding tests, the connectors' end-to-end tests against
 # real nginx and HAProxy (skipped with a message when they are not installed),
-# and the README's main job.
+# the peak memory of hostile requests, the dependency policy (cargo deny,
+# when installed), and the README's main job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,18 @@ else
 fi
 echo "== connectors: nginx module, nginx + Lua, HAProxy (end-to-end)"
 scripts/e2e.sh
+echo "== hostile requests: peak memory of rampart scan (/usr/bin/time -v)"
+if [ -x /usr/bin/time ]; then
+    RAMPART_SKIP_BUILD=1 scripts/hostile-memory.sh
+else
+    echo "skipped: /usr/bin/time is not installed (Debian: apt-get install time)"
+fi
+echo "== dependency policy: cargo deny check licenses bans sources"
+if cargo deny --version >/dev/null 2>&1; then
+    cargo deny check licenses bans sources
+else
+    echo "skipped: cargo-deny is not installed (cargo install cargo-deny --locked)"
+fi
 echo "== rampart check (built-in rules)"
 ./target/release/rampart check >/dev/null
 echo "== rampart scan examples/requests.jsonl"

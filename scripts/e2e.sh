@@ -677,7 +677,12 @@ EOF
             "${FORM[@]}" --data-binary @"$W/big-attack.form" "$U/upload"
         expect 413 "[haproxy] 10 MiB body, reject (default): 413" --data-binary @"$W/10mib.bin" "$U/upload"
         expect_line "$AUDIT" '"limit":"body_over_buffer"' '"status":413' "[haproxy] the over-buffer request is audited"
-        expect_body 200 "backend ok POST len=10485760" "[haproxy] 10 MiB body, inspect: first buffer inspected, passes intact" \
+        expect_body 200 "backend ok POST len=100012" "[haproxy] 100 KB body, inspect: first buffer inspected, passes intact" \
+            "${FORM[@]}" --data-binary @"$W/big-benign.form" "http://127.0.0.1:$P_HAP_INSPECT/upload"
+        # The engine's max_body_bytes (1 MiB, on_limit = reject) comes before
+        # the connector's buffer policy: a declared 10 MiB body is refused in
+        # the headers phase.
+        expect 413 "[haproxy] 10 MiB body, inspect, engine on_limit = reject: 413 from the engine" \
             --data-binary @"$W/10mib.bin" "http://127.0.0.1:$P_HAP_INSPECT/upload"
         expect 403 "[haproxy] inspect: an attack in the first buffer is still blocked" \
             "${FORM[@]}" --data-binary "q=<script>alert(1)</script>&pad=$(head -c 30000 /dev/zero | tr '\0' x)" \

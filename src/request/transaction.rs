@@ -202,12 +202,20 @@ impl RequestData {
         self.prepared[i] = true;
         self.fields.max_args = config.get_max_args();
         match phase {
-            Phase::RequestHeaders => self.prepare_headers(),
+            Phase::RequestHeaders => self.prepare_headers(config),
             Phase::RequestBody => self.prepare_body(config),
         }
     }
 
-    fn prepare_headers(&mut self) {
+    fn prepare_headers(&mut self, config: &Config) {
+        // A body the request declares larger than the limit is over it
+        // before a byte arrives: with `on_limit = "reject"` the headers phase
+        // answers, and the host need not read the body (as ModSecurity does
+        // with SecRequestBodyLimit). Transfer-Encoding overrides a length
+        // (RFC 9112, 6.3); an unparsable length is left to the rules.
+        if self.declared_body_len().is_some_and(|n| n > config.get_max_body_bytes() as u64) {
+            self.over(Limit::BodyBytes);
+        }
         if self.scalars[Source::Host.index()].is_none()
             && let Some(range) = self
                 .fields
@@ -235,6 +243,23 @@ impl RequestData {
             self.absorb(status, false);
         }
         self.parse_new_cookies();
+    }
+
+    /// The largest `Content-Length` the headers declare, when every one is a
+    /// plain decimal number and no `Transfer-Encoding` header is present.
+    fn declared_body_len(&self) -> Option<u64> {
+        let mut declared = None;
+        for p in self.fields.pairs.iter().filter(|p| p.origin == Origin::Header) {
+            let name = self.fields.get(p.name);
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                return None;
+            }
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let n = parse_decimal(self.fields.get(p.value).trim_ascii())?;
+                declared = Some(declared.map_or(n, |d: u64| d.max(n)));
+            }
+        }
+        declared
     }
 
     /// Parses the `Cookie` headers added since the last call.
@@ -620,9 +645,31 @@ impl Transaction {
     }
 }
 
+/// A non-empty run of ASCII digits as a number; None for anything else or
+/// on overflow.
+fn parse_decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_lengths() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"1048577"), Some(1_048_577));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), None);
+        for bad in [&b""[..], b"-1", b"+1", b"1e3", b"0x10", b"1 2", b"12a"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn hosts_lose_their_port() {

@@ -29,6 +29,7 @@ mod eval;
 pub mod ffi;
 #[cfg(fuzzing)]
 #[doc(hidden)]
+#[forbid(unsafe_code)]
 pub mod fuzzing {
     //! Crate-private entry points for `fuzz/` (only with `--cfg fuzzing`, which
     //! cargo-fuzz sets): the body parsers and the TOML config reader.

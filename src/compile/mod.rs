@@ -4,6 +4,7 @@
 //! ([`crate::dsl`]) builds syntax trees; [`lower`] checks them and produces the
 //! [`ir`]; [`plan`] groups rules by (value source, transform pipeline) and
 //! builds the shared automata the matcher runs.
+#![forbid(unsafe_code)]
 
 mod config;
 pub(crate) mod ir;

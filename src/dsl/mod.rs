@@ -6,6 +6,7 @@
 //! meaning (names of data files, regexes, duplicate ids) afterwards.
 //! [`format_file`] prints a tree back as canonical text that parses to the same
 //! tree.
+#![forbid(unsafe_code)]
 
 pub mod ast;
 mod error;

@@ -8,6 +8,7 @@
 //! actions, anomaly score. Working memory lives in a per-thread [`Scratch`];
 //! a transaction holds only its request and results. Nothing is allocated once
 //! buffers have grown to the largest request seen.
+#![forbid(unsafe_code)]
 
 mod audit;
 mod cond;

@@ -5,6 +5,7 @@
 //! Parsers never fail hard: malformed input sets a flag rules can test
 //! (`body_error`, `encoding_error`, `limit_exceeded`) and the request still
 //! gets a verdict.
+#![forbid(unsafe_code)]
 
 mod cookies;
 mod fields;

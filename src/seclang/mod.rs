@@ -19,6 +19,7 @@
 //!   ignored directives, variables rampart does not provide (they yield no
 //!   values), operators it does not implement (they never match), actions it
 //!   ignores, `setvar` on collections other than TX.
+#![forbid(unsafe_code)]
 
 pub(crate) mod ast;
 pub(crate) mod parser;

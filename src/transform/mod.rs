@@ -31,6 +31,7 @@
 //!   of the value.
 //! - `utf8_to_unicode` writes characters outside the BMP as a UTF-16
 //!   surrogate pair, `%ud83d%ude00`.
+#![forbid(unsafe_code)]
 
 mod base64;
 pub(crate) mod byteset;

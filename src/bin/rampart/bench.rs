@@ -1,5 +1,6 @@
 //! `rampart bench`: evaluates corpora repeatedly on one thread and reports
 //! latency, throughput, allocations per request, peak memory and compile time.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! The request corpus format (JSON lines), as in ../shared/corpus/README.md.
+#![forbid(unsafe_code)]
 
 use anyhow::{Context, Result};
 use serde::Deserialize;

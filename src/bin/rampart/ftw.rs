@@ -11,6 +11,7 @@
 //! libmodsecurity 3 + nginx deviations CRS CI accepts) are applied for a
 //! second count: overridden expectations replace the test's, and overrides
 //! that only expect an nginx status are left out.
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
 //! The `rampart` command line: check, fmt, scan, bench, test, ftw.
+#![deny(unsafe_code)] // alloc.rs, the counting allocator, is the one module allowed `unsafe`
 
 mod alloc;
 mod bench;

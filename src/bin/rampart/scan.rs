@@ -1,5 +1,6 @@
 //! `rampart scan`: evaluates labelled requests and reports detection and
 //! false-positive rates.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::io::Write;

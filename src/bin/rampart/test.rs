@@ -25,6 +25,7 @@
 //!
 //! Every rule of the rule set needs at least one test that must match it and
 //! one near-miss that must not; a rule without either is a failure.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

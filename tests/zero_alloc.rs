@@ -1,11 +1,14 @@
 //! Evaluation allocates nothing once warmed up: a counting global allocator
-//! (this file is its own test binary) watches 1,000 evaluations.
+//! (this file is its own test binary) watches 1,000 evaluations with the
+//! built-in rules, and with the OWASP CRS v4 at paranoia 1 and 4 through the
+//! SecLang front end (from ../shared/corpus; skipped when it is absent).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::path::Path;
 use std::sync::Arc;
 
-use rampart::{Phase, Ruleset, Transaction};
+use rampart::{Config, Phase, Ruleset, Transaction};
 
 /// Counts allocations made by the current thread while `COUNTING` is set, so
 /// that the test harness's own threads do not disturb the count.
@@ -133,16 +136,38 @@ fn run(tx: &mut Transaction, scratch: &mut rampart::Scratch, r: &Request) -> u32
     v.score() + v.match_count()
 }
 
-#[test]
-fn evaluation_allocates_nothing_after_warm_up() {
-    let ruleset = Arc::new(Ruleset::default_rules().expect("default rules compile"));
+fn extra_requests() -> Vec<Request> {
+    vec![
+        Request {
+            method: "POST",
+            uri: "/soap",
+            headers: vec![("Host", "x"), ("Content-Type", "text/xml")],
+            body: b"<?xml version=\"1.0\"?><e a=\"&lt;script&gt;\"><b>1 union select 2</b></e>",
+        },
+        Request {
+            method: "GET",
+            uri: "/a.php.bak?x=%c0%ae%c0%ae/etc/passwd&y=%uff1cscript",
+            headers: vec![("Host", "10.0.0.1"), ("Range", "bytes=1-2,3-4,5-6,7-8,9-10,11-12"), ("Accept", "")],
+            body: b"",
+        },
+        Request {
+            method: "POST",
+            uri: "/x",
+            headers: vec![("Host", "x"), ("Content-Type", "text/plain; charset=utf-7")],
+            body: b"+ADw-script+AD4-",
+        },
+    ]
+}
+
+/// Warms `ruleset` up on `requests`, then counts the allocations of 1,000
+/// evaluations (each followed by an audit line) on this thread.
+fn assert_no_allocations(ruleset: &Arc<Ruleset>, requests: &[Request], what: &str) {
     let mut scratch = ruleset.create_scratch();
     let mut tx = Transaction::new(ruleset.clone());
-    let requests = requests();
     let mut audit = Vec::with_capacity(1 << 16);
     // Warm up: buffers, regex caches and arenas grow to their working size.
     for _ in 0..3 {
-        for r in &requests {
+        for r in requests {
             run(&mut tx, &mut scratch, r);
             audit.clear();
             tx.write_audit_json(&mut audit);
@@ -165,6 +190,35 @@ fn evaluation_allocates_nothing_after_warm_up() {
     }
     COUNTING.with(|c| c.set(false));
     let allocations = ALLOCATIONS.with(Cell::get);
-    assert!(checksum > 0, "the attack requests must have matched");
-    assert_eq!(allocations, 0, "allocations during 1,000 warmed-up evaluations");
+    ALLOCATIONS.with(|a| a.set(0));
+    assert!(checksum > 0, "the attack requests must have matched ({what})");
+    assert_eq!(allocations, 0, "allocations during 1,000 warmed-up evaluations ({what})");
+}
+
+#[test]
+fn evaluation_allocates_nothing_after_warm_up() {
+    let ruleset = Arc::new(Ruleset::default_rules().expect("default rules compile"));
+    assert_no_allocations(&ruleset, &requests(), "built-in rules");
+}
+
+#[test]
+fn seclang_evaluation_allocates_nothing_after_warm_up() {
+    let crs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/crs-v4");
+    if !crs.join("rules").is_dir() {
+        eprintln!("skipped: ../shared/corpus/crs-v4 not found");
+        return;
+    }
+    let mut requests = requests();
+    requests.extend(extra_requests());
+    for paranoia in [1, 4] {
+        let ruleset = Arc::new(
+            Ruleset::builder()
+                .configure(Config::new().paranoia(paranoia))
+                .seclang(crs.join("crs-setup.conf.example"))
+                .seclang(crs.join("rules").join("*.conf"))
+                .build()
+                .expect("CRS compiles"),
+        );
+        assert_no_allocations(&ruleset, &requests, &format!("CRS v4 at paranoia {paranoia}"));
+    }
 }

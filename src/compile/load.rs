@@ -113,6 +113,20 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// The entries of a phrase data file: one per line, trimmed; blank lines and
+/// `#` comments skipped (the rule language's and SecLang's `.data` files).
+pub(crate) fn data_lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
+}
+
+/// The message for a data file that cannot be read.
+pub(crate) fn data_file_error(path: &Path, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => format!("data file not found: `{}`", path.display()),
+        _ => format!("cannot read data file `{}`: {e}", path.display()),
+    }
+}
+
 /// `relative` resolved against the folder `base` (absolute paths stay).
 pub(crate) fn resolve(base: &Path, relative: &str) -> PathBuf {
     normalize(&base.join(relative))

@@ -463,24 +463,12 @@ impl<'c> Lowerer<'c> {
         }
         match fs_for(file.embedded).read(&full) {
             Ok(text) => {
-                let list: Vec<String> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_owned)
-                    .collect();
-                let list = Arc::new(list);
+                let list = Arc::new(load::data_lines(&text));
                 self.data.insert(key, list.clone());
                 Some(list)
             }
             Err(e) => {
-                let message = match e.kind() {
-                    std::io::ErrorKind::NotFound => {
-                        format!("data file not found: `{}`", full.display())
-                    }
-                    _ => format!("cannot read data file `{}`: {e}", full.display()),
-                };
-                self.error(file, path.span, ErrorKind::Io, message);
+                self.error(file, path.span, ErrorKind::Io, load::data_file_error(&full, &e));
                 None
             }
         }

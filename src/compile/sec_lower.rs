@@ -1174,23 +1174,12 @@ impl<'a> SecLowerer<'a> {
         }
         match std::fs::read(&full) {
             Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let list: Vec<String> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_owned)
-                    .collect();
-                let list = Arc::new(list);
+                let list = Arc::new(load::data_lines(&String::from_utf8_lossy(&bytes)));
                 self.data.insert(full, list.clone());
                 Some(list)
             }
             Err(e) => {
-                let message = match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("data file not found: `{}`", full.display()),
-                    _ => format!("cannot read data file `{}`: {e}", full.display()),
-                };
-                self.error(span, ErrorKind::Io, message);
+                self.error(span, ErrorKind::Io, load::data_file_error(&full, &e));
                 None
             }
         }

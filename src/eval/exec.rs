@@ -17,13 +17,25 @@ use crate::transform::byteset::ByteSet;
 /// Runs `transforms` over `input` using the two buffers; returns the result
 /// (the input itself when no step changed it).
 pub(crate) fn run_pipeline<'a>(transforms: &[Transform], input: &'a [u8], bufs: &'a mut [Vec<u8>; 2]) -> &'a [u8] {
+    run_steps(transforms, input, bufs, |t, from, to| t.apply(from, to))
+}
+
+/// Runs `steps` over `input`, each step writing into the buffer the previous
+/// one did not (`apply(step, from, to)` returns false when it left `from`
+/// unchanged and wrote nothing); returns the last text written, or `input`.
+pub(crate) fn run_steps<'a, T>(
+    steps: &[T],
+    input: &'a [u8],
+    bufs: &'a mut [Vec<u8>; 2],
+    apply: impl Fn(&T, &[u8], &mut Vec<u8>) -> bool,
+) -> &'a [u8] {
     let mut current: Option<usize> = None;
-    for t in transforms {
+    for t in steps {
         let [a, b] = bufs;
         let changed = match current {
-            None => t.apply(input, a),
-            Some(0) => t.apply(a, b),
-            Some(_) => t.apply(b, a),
+            None => apply(t, input, a),
+            Some(0) => apply(t, a, b),
+            Some(_) => apply(t, b, a),
         };
         if changed {
             current = Some(match current {

@@ -990,25 +990,7 @@ fn op_match(
 
 /// Runs a pipeline with SecLang-only steps.
 fn run_sec_pipeline<'a>(steps: &[SecTransform], input: &'a [u8], bufs: &'a mut [Vec<u8>; 2]) -> &'a [u8] {
-    let mut current: Option<usize> = None;
-    for &t in steps {
-        let [a, b] = bufs;
-        let changed = match current {
-            None => apply_sec(t, input, a),
-            Some(0) => apply_sec(t, a, b),
-            Some(_) => apply_sec(t, b, a),
-        };
-        if changed {
-            current = Some(match current {
-                None | Some(1) => 0,
-                Some(_) => 1,
-            });
-        }
-    }
-    match current {
-        None => input,
-        Some(i) => &bufs[i],
-    }
+    super::exec::run_steps(steps, input, bufs, |&t, from, to| apply_sec(t, from, to))
 }
 
 fn apply_sec(t: SecTransform, input: &[u8], out: &mut Vec<u8>) -> bool {

@@ -121,7 +121,82 @@ pub(crate) fn detect_sqli(input: &[u8]) -> bool {
 /// The fingerprint is what an audit event reports, e.g. `s&sos` for
 /// `1' or '1'='1`. Allocates nothing.
 pub(crate) fn sqli_fingerprint(input: &[u8]) -> Option<Fingerprint> {
+    if plain_words(input) {
+        return None;
+    }
     detect(input, Quirks::LIBINJECTION)
+}
+
+/// A sound shortcut for the commonest benign values (`running shoes`, `42`,
+/// `price_asc`, `12.50`, `items.0.sku`): true if `input` is only words of ASCII
+/// letters, digits, `_` and `.` separated by spaces, none of which libinjection
+/// can read as a SQL keyword or the start of a keyword phrase. It then sees only
+/// barewords (`n`) and numbers (`1`) in every context (there are no quotes, so
+/// only the as-is pass runs, and no comment, so no MySQL reparse), folding keeps
+/// those types, and no fingerprint made of `n` and `1` is in its list (the tests
+/// check the list and compare this function with the full algorithm over the
+/// corpora and random inputs). False means "run the algorithm", never "SQLi".
+///
+/// A word starting with a letter or `_` is one libinjection word: looked up
+/// whole, and up to each `.` in it (where libinjection splits off a keyword). A
+/// word starting with a digit is a number followed by whatever the number parser
+/// leaves; a `.` must sit between digits (elsewhere it can become a dot token),
+/// and since any word left over starts at a letter or `_`, every such suffix is
+/// checked as a word (more than libinjection reads, never less).
+fn plain_words(input: &[u8]) -> bool {
+    for word in input.split(|&b| b == b' ') {
+        if !word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+            return false;
+        }
+        let Some(&first) = word.first() else { continue };
+        if first.is_ascii_digit() {
+            for (i, &b) in word.iter().enumerate().skip(1) {
+                let risky = match b {
+                    b'.' => !(word[i - 1].is_ascii_digit() && word.get(i + 1).is_some_and(u8::is_ascii_digit)),
+                    b'0'..=b'9' => false,
+                    _ => may_be_sql_words(&word[i..]),
+                };
+                if risky {
+                    return false;
+                }
+            }
+        } else if first == b'.' || may_be_sql_words(word) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether libinjection could read the word `word` (starting with a letter or
+/// `_`) as anything but one bareword: it or its part before any `.` may be a
+/// SQL word.
+fn may_be_sql_words(word: &[u8]) -> bool {
+    may_be_sql_word(word) || word.iter().enumerate().any(|(i, &b)| b == b'.' && may_be_sql_word(&word[..i]))
+}
+
+/// Whether libinjection could read `word` as more than a bareword: a keyword,
+/// or the first word of a keyword phrase (`CURRENT PATH`) whose first word is
+/// not a keyword by itself.
+fn may_be_sql_word(word: &[u8]) -> bool {
+    keyword_type(word).is_some() || phrase_starts().iter().any(|p| p.eq_ignore_ascii_case(word))
+}
+
+/// First words of the keyword table's phrases that are not keywords themselves
+/// (`AT`, `CURRENT`, `FULL`, `NEXT`, `PREVIOUS`): merging two barewords can form a phrase.
+fn phrase_starts() -> &'static [&'static [u8]] {
+    static STARTS: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
+    STARTS.get_or_init(|| {
+        let mut starts: Vec<&'static [u8]> = Vec::new();
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
+            if let Some((first, _)) = k.word.split_once(' ')
+                && keyword_type(first.as_bytes()).is_none()
+                && !starts.contains(&first.as_bytes())
+            {
+                starts.push(first.as_bytes());
+            }
+        }
+        starts
+    })
 }
 
 /// A SQLi fingerprint: the types of up to five folded tokens, one ASCII byte each.
@@ -1112,6 +1187,45 @@ mod tests {
         ("libinjection-sqli-sqlmap-20160724-L63", "merge_bareword_phrases"),
     ];
 
+    /// The plain-words shortcut rests on these facts about libinjection's table.
+    #[test]
+    fn plain_words_shortcut_premises() {
+        // No fingerprint of barewords and numbers alone is listed.
+        for len in 1..=MAX_TOKENS {
+            for bits in 0..1u32 << len {
+                let fp: Vec<u8> = (0..len).map(|i| if bits >> i & 1 == 1 { b'n' } else { b'1' }).collect();
+                assert!(!is_blacklisted(&fp), "{:?} is listed", String::from_utf8_lossy(&fp));
+            }
+        }
+        // No keyword starts with a digit (a number's leftover is only looked
+        // up from a letter or `_`).
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
+            assert!(!k.word.as_bytes()[0].is_ascii_digit(), "keyword {:?}", k.word);
+        }
+        // The phrases whose first word is not a keyword are known ones.
+        let mut starts: Vec<&str> = phrase_starts().iter().map(|w| core::str::from_utf8(w).unwrap()).collect();
+        starts.sort_unstable();
+        assert_eq!(starts, ["AT", "CURRENT", "FULL", "NEXT", "PREVIOUS"]);
+    }
+
+    #[test]
+    fn plain_words_shortcut() {
+        for plain in
+            ["running shoes", "42", "price_asc", "", "  a  b ", "4f2a9c1e7b", "dark", "12.50", "items.0.sku", "1.2.3"]
+        {
+            assert!(plain_words(plain.as_bytes()), "{plain:?}");
+            assert!(detect(plain.as_bytes(), Quirks::LIBINJECTION).is_none());
+        }
+        // Keywords, phrase starts, a keyword after a number, and any other byte
+        // all go to the full algorithm.
+        for not_plain in
+            ["1 union select 1", "1union select", "current path", "a or b", "x-y", "it's", "a\tb", "1e5union"]
+        {
+            assert!(!plain_words(not_plain.as_bytes()), "{not_plain:?}");
+        }
+        assert!(detect_sqli(b"1 union select 1"));
+    }
+
     /// Differential test against libinjectionrs over the libinjection corpus.
     ///
     /// Run with `cargo test corpus -- --nocapture` to see the summary.
@@ -1120,11 +1234,18 @@ mod tests {
         let Some(samples) = corpus() else { return };
         let show = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
         for class in ["sqli", "benign"] {
-            let (mut total, mut agree, mut flagged_ours, mut flagged_crate) = (0, 0, 0, 0);
+            let (mut total, mut agree, mut flagged_ours, mut flagged_crate, mut plain) = (0, 0, 0, 0, 0);
             let (mut ours_only, mut crate_only, mut compat_diff) = (Vec::new(), Vec::new(), Vec::new());
             for (id, _, sample) in samples.iter().filter(|(_, c, _)| c == class) {
                 total += 1;
                 let ours = fingerprint_with(sample, Quirks::LIBINJECTION);
+                assert!(
+                    !(plain_words(sample) && ours.is_some()),
+                    "{id}: the plain-words shortcut passes SQLi {:?}: {:?}",
+                    ours,
+                    show(sample)
+                );
+                plain += usize::from(plain_words(sample));
                 let theirs = crate_fingerprint(sample);
                 let compat = fingerprint_with(sample, Quirks::LIBINJECTIONRS);
                 flagged_ours += usize::from(ours.is_some());
@@ -1140,7 +1261,8 @@ mod tests {
             }
             eprintln!(
                 "{class}: samples {total}, flagged ours {flagged_ours} crate {flagged_crate}; \
-                 agree {agree}, ours-only {}, crate-only {}; crate-compatible mode differs on {}",
+                 agree {agree}, ours-only {}, crate-only {}; crate-compatible mode differs on {}; \
+                 plain words (shortcut) {plain}",
                 ours_only.len(),
                 crate_only.len(),
                 compat_diff.len()
@@ -1191,6 +1313,33 @@ mod tests {
             ]
         }
 
+        /// A word for the plain-words property: a keyword of the table (in
+        /// any case), a phrase word, a number, a number glued to a keyword, or
+        /// random letters, digits and `_`.
+        fn plain_word() -> impl Strategy<Value = String> {
+            let keywords: Vec<&'static str> = SQL_KEYWORDS
+                .iter()
+                .filter(|k| k.token_type != b'F')
+                .flat_map(|k| k.word.split(' '))
+                .filter(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                .collect();
+            let keyword = prop::sample::select(keywords);
+            prop_oneof![
+                keyword.clone().prop_map(|k| k.to_string()),
+                keyword.clone().prop_map(|k| k.to_ascii_lowercase()),
+                (0u32..1000, keyword.clone()).prop_map(|(n, k)| format!("{n}{k}")),
+                prop::sample::select(vec![
+                    "current", "next", "previous", "value", "path", "1e5", "0x", "0b1", "1d", "1f"
+                ])
+                .prop_map(str::to_string),
+                (keyword.clone(), "[a-z0-9_.]{0,6}").prop_map(|(k, rest)| format!("{k}.{rest}")),
+                ("[a-z_][a-z0-9_]{0,5}", keyword).prop_map(|(w, k)| format!("{w}.{k}")),
+                ("[0-9]{1,3}", "[0-9.]{0,6}", "[a-z]{0,3}").prop_map(|(a, b, c)| format!("{a}.{b}{c}")),
+                "[a-zA-Z0-9_]{1,12}",
+                "[a-zA-Z0-9_.]{1,12}",
+            ]
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(20_000))]
 
@@ -1215,6 +1364,18 @@ mod tests {
                     "unexplained difference on {:?}: ours {}, crate {}",
                     String::from_utf8_lossy(&input), ours, theirs
                 );
+            }
+
+            /// The plain-words shortcut never passes what the algorithm flags,
+            /// in C's behaviour or the crate's, over words of the keyword
+            /// table, phrase words, numbers glued to keywords and random words.
+            #[test]
+            fn plain_words_are_never_sqli(words in prop::collection::vec(plain_word(), 0..8)) {
+                let input = words.join(" ").into_bytes();
+                if plain_words(&input) {
+                    prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTION), None);
+                    prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTIONRS), None);
+                }
             }
 
             /// No input makes the detector panic, whatever its bytes.

@@ -106,3 +106,52 @@ fn a_prefilter_hit_confirms_only_the_rules_whose_literal_occurs() {
     // Two literals occurred (`token7` and `select`): two confirmations, not 150.
     assert_eq!(tx.stats().regex_confirmations, 2);
 }
+
+/// Evaluates one request (query `q`, optional body) and returns the matched
+/// rule ids and the statistics.
+fn run(rules: &str, query: &str, content_type: &str, body: &str) -> (Vec<u32>, Stats) {
+    let ruleset = Arc::new(Ruleset::from_rules(rules).unwrap_or_else(|e| panic!("{e}")));
+    let mut scratch = ruleset.create_scratch();
+    let mut tx = Transaction::new(ruleset.clone());
+    tx.set_request("POST", format!("/x?q={query}"), "HTTP/1.1");
+    tx.add_header("Host", "shop.example");
+    tx.add_header("Content-Type", content_type);
+    tx.append_body(body);
+    tx.evaluate(Phase::RequestBody, &mut scratch);
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    (ids, tx.stats())
+}
+
+#[test]
+fn texts_equal_but_for_case_share_one_automaton_pass() {
+    // The raw value and its lower-cased form differ only in ASCII case: the
+    // case-insensitive automaton runs once and its matches serve both, while
+    // `contains` still compares bytes exactly in each text.
+    let rules = "rule 1 \"raw\" { severity critical inspect args.query transform none match contains \"Evil\" }\n\
+                 rule 2 \"lower\" { severity critical inspect args.query transform lowercase match contains \"evil\" }\n";
+    let (ids, stats) = run(rules, "EVIL", "text/plain", "");
+    assert_eq!(ids, [2], "`Evil` is not in `EVIL`; `evil` is in `evil`");
+    assert_eq!(stats.values_inspected, 1);
+    assert_eq!(stats.automaton_passes, 1, "one pass for `EVIL` and `evil`: {stats:?}");
+    let (ids, _) = run(rules, "an+Evil+plan", "text/plain", "");
+    assert_eq!(ids, [1, 2]);
+    let (ids, _) = run(rules, "harmless", "text/plain", "");
+    assert!(ids.is_empty());
+}
+
+#[test]
+fn a_failed_cheap_condition_skips_the_scan_not_the_verdict() {
+    // Rule 1 only counts for XML bodies: for a JSON body its regex is not
+    // confirmed even though its literal `{` occurs. Rule 2, the same without
+    // the condition, is confirmed and matches.
+    let rules = "rule 1 \"xml only\" { severity critical inspect body match regex `^\\{.*[0-9]` \
+                 when headers[\"content-type\"] regex `(?i)xml` }\n\
+                 rule 2 \"any body\" { severity critical inspect body match regex `^\\{.*[0-9]` }\n";
+    let (ids, json) = run(rules, "a", "application/json", "{\"n\": 1}");
+    assert_eq!(ids, [2]);
+    let (ids, xml) = run(rules, "a", "application/xml", "{\"n\": 1}");
+    assert_eq!(ids, [1, 2]);
+    let regex_work = |s: &Stats| s.regex_confirmations + s.direct_checks;
+    assert_eq!(regex_work(&json) + 1, regex_work(&xml), "json {json:?} xml {xml:?}");
+}

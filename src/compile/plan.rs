@@ -179,6 +179,13 @@ pub(crate) struct Plan {
     pub(crate) scanners: Vec<Scanner>,
     /// Rules without a scan, by the phase they are decided in.
     pub(crate) unscanned: [Vec<RuleIdx>; 2],
+    /// Rules with a scan and a cheap `when` that reads only the request line
+    /// and a few named headers (say, `headers["content-type"] regex `xml``):
+    /// the condition is checked before the scan, and a rule whose condition
+    /// fails skips its scanning work (its direct checks and regex
+    /// confirmations; its patterns stay in the shared automata). By the
+    /// phases whose values the rule scans.
+    pub(crate) gated: [Vec<RuleIdx>; 2],
     /// The largest scanner's member count.
     pub(crate) max_members: usize,
     /// The deepest trie node (the longest pipeline).
@@ -193,6 +200,18 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
     for (i, rule) in program.rules.iter().enumerate() {
         if rule.scan.is_none() && rule.kind == RuleKind::Native {
             plan.unscanned[rule.phase as usize].push(i as RuleIdx);
+        }
+    }
+    for (i, rule) in program.rules.iter().enumerate() {
+        if let Some(scan) = &rule.scan
+            && rule.kind == RuleKind::Native
+            && rule.when.as_ref().is_some_and(cheap_header_condition)
+        {
+            for phase in [crate::eval::Phase::RequestHeaders, crate::eval::Phase::RequestBody] {
+                if scan.sources().iter().any(|s| s.phase() == phase) {
+                    plan.gated[phase as usize].push(i as RuleIdx);
+                }
+            }
         }
     }
     let mut scanners_by_content: HashMap<Vec<Vec<RuleIdx>>, u32> = HashMap::new();
@@ -261,6 +280,27 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
         plan.sources.push(sp);
     }
     Ok(plan)
+}
+
+/// Whether `cond` reads only headers-phase data and few values: request-line
+/// parts and headers named exactly (not every header, not arguments), so that
+/// checking it before scanning costs less than the scan it can save.
+fn cheap_header_condition(cond: &Cond) -> bool {
+    let cheap_target = |t: &TargetIr| {
+        t.sources.phase() == crate::eval::Phase::RequestHeaders
+            && t.sources.iter().all(|s| {
+                Source::SCALARS.contains(&s)
+                    || (s == Source::HeaderValue
+                        && !t.include.is_empty()
+                        && t.include.iter().all(|k| matches!(k, KeyMatch::Exact(_))))
+            })
+    };
+    match cond {
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().all(cheap_header_condition),
+        Cond::Not(inner) => cheap_header_condition(inner),
+        Cond::Flag(_) => false,
+        Cond::Values { target, .. } | Cond::Count { target, .. } => cheap_target(target),
+    }
 }
 
 /// The pipeline trie of one source's groups, flattened depth-first, and the

@@ -2,9 +2,9 @@
 
 use regex_automata::{Input, PatternSet};
 
-use super::results::{HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN};
+use super::results::{GATED, HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN};
 pub(crate) use super::scratch::Out;
-use super::scratch::{Scratch, UNKNOWN, Work};
+use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{AcOwner, Anchor, Member, MemberKind, Scanner};
@@ -94,9 +94,15 @@ impl Transaction {
             }
             req.prepare(p, rs.config());
             update_exclusions(rs, req, res, scratch, p);
+            gate_scans(rs, req, res, scratch, p);
             scan_phase(rs, req, res, scratch, p);
             req.scanned_pairs = req.fields.pairs.len();
             decide(rs, req, res, scratch, p);
+            for &r in &rs.plan.gated[p as usize] {
+                if res.rule_state[r as usize] == GATED {
+                    res.rule_state[r as usize] = UNSEEN;
+                }
+            }
             super::sec::run_phase(rs, req, res, scratch, p);
             res.verdict = verdict(rs, req, res, p);
         }
@@ -140,6 +146,20 @@ impl Transaction {
 fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
     for (i, ex) in rs.program.exclusions.iter().enumerate() {
         res.exclusion_active[i] = cond::eval(&ex.when, rs, req, scratch, phase);
+    }
+}
+
+/// Checks the cheap headers-only conditions of rules that scan this phase's
+/// values (see `Plan::gated`): a rule whose condition fails could not match
+/// whatever its scan found, so it skips the scan's per-value work.
+fn gate_scans(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+    for &r in &rs.plan.gated[phase as usize] {
+        let rule = &rs.program.rules[r as usize];
+        if res.rule_state[r as usize] == UNSEEN
+            && rule.when.as_ref().is_some_and(|c| !cond::eval(c, rs, req, scratch, phase))
+        {
+            res.rule_state[r as usize] = GATED;
+        }
     }
 }
 
@@ -283,6 +303,8 @@ fn scan_value(
         }
     }
     let place = Place { source, key_range, key, phase };
+    work.ac_passes.clear();
+    work.ac_matches.clear();
     for c in 0..classes.len() {
         let bytes = classes.bytes(c, value);
         let t = classes.text(c, value);
@@ -290,10 +312,31 @@ fn scan_value(
             let mask = classes.mask(c, k);
             if mask != 0 {
                 let scanner = &rs.plan.scanners[id as usize];
-                run_scanner(rs, id as usize, scanner, t, &bytes, mask, work, res, &place);
+                // An earlier text of this value equal but for ASCII case: its
+                // Aho-Corasick matches are this text's (same places, same patterns).
+                let twin = work
+                    .ac_passes
+                    .iter()
+                    .find(|(c2, k2, _)| {
+                        *k2 as usize == k && {
+                            let other = classes.text(*c2 as usize, value);
+                            other.len() == t.len() && other.eq_ignore_ascii_case(t)
+                        }
+                    })
+                    .map(|(_, _, range)| range.clone());
+                let ac = AcPass { class: c as u32, chunk: k as u32, twin };
+                run_scanner(rs, id as usize, scanner, t, &bytes, mask, ac, work, res, &place);
             }
         }
     }
+}
+
+/// Where the Aho-Corasick matches of one scanner run come from.
+struct AcPass {
+    class: u32,
+    chunk: u32,
+    /// Matches logged for a text equal but for ASCII case (a range of `Work::ac_matches`).
+    twin: Option<std::ops::Range<u32>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -304,6 +347,7 @@ fn run_scanner(
     t: &[u8],
     bytes: &ByteSet,
     mask: u64,
+    pass: AcPass,
     work: &mut Work,
     res: &mut Results,
     place: &Place<'_>,
@@ -317,33 +361,27 @@ fn run_scanner(
         .as_ref()
         .filter(|_| mask & scanner.ac_groups != 0 && t.len() >= scanner.ac_min_len && can_hit(&scanner.ac_required))
     {
-        res.stats.automaton_passes += 1;
-        for m in ac.find_overlapping_iter(t) {
-            res.stats.literal_hits += 1;
-            for owner in &scanner.ac_owners[m.pattern().as_usize()] {
-                match owner {
-                    AcOwner::Phrase(member) => {
-                        if active(&scanner.members[*member as usize]) {
-                            work.hit(*member, m.start() as u32, m.end() as u32);
-                        }
-                    }
-                    AcOwner::Literal { member, anchor, exact } => {
-                        let placed = match anchor {
-                            Anchor::Anywhere => true,
-                            Anchor::Start => m.start() == 0,
-                            Anchor::End => m.end() == t.len(),
-                            Anchor::Whole => m.start() == 0 && m.end() == t.len(),
-                        };
-                        if placed && active(&scanner.members[*member as usize]) && t[m.start()..m.end()] == **exact {
-                            work.hit(*member, m.start() as u32, m.end() as u32);
-                        }
-                    }
-                    AcOwner::Candidate(member) => {
-                        if active(&scanner.members[*member as usize]) {
-                            work.candidate(*member);
-                        }
-                    }
+        if let Some(range) = pass.twin {
+            for i in range {
+                let (pattern, start, end) = work.ac_matches[i as usize];
+                ac_match(scanner, t, mask, pattern as usize, start as usize, end as usize, work, res);
+            }
+        } else {
+            res.stats.automaton_passes += 1;
+            let first = work.ac_matches.len();
+            let mut logged = true;
+            for m in ac.find_overlapping_iter(t) {
+                if logged && work.ac_matches.len() - first < AC_LOG_MAX {
+                    work.ac_matches.push((m.pattern().as_u32(), m.start() as u32, m.end() as u32));
+                } else {
+                    logged = false;
                 }
+                ac_match(scanner, t, mask, m.pattern().as_usize(), m.start(), m.end(), work, res);
+            }
+            if logged {
+                work.ac_passes.push((pass.class, pass.chunk, first as u32..work.ac_matches.len() as u32));
+            } else {
+                work.ac_matches.truncate(first);
             }
         }
     }
@@ -429,6 +467,49 @@ fn run_scanner(
         let member = scanner.members[m as usize];
         if active(&member) && !work.is_hit(m) {
             record_hit(rs, res, member.rule, place, t, 0, t.len());
+        }
+    }
+}
+
+/// One Aho-Corasick match of `pattern` at [start, end) in `t`: hits and
+/// candidates for the owners whose groups are in `mask`.
+#[allow(clippy::too_many_arguments)]
+fn ac_match(
+    scanner: &Scanner,
+    t: &[u8],
+    mask: u64,
+    pattern: usize,
+    start: usize,
+    end: usize,
+    work: &mut Work,
+    res: &mut Results,
+) {
+    let active = |member: u32| mask & (1 << scanner.members[member as usize].group) != 0;
+    res.stats.literal_hits += 1;
+    for owner in &scanner.ac_owners[pattern] {
+        match owner {
+            AcOwner::Phrase(member) => {
+                if active(*member) {
+                    work.hit(*member, start as u32, end as u32);
+                }
+            }
+            AcOwner::Literal { member, anchor, exact } => {
+                let placed = match anchor {
+                    Anchor::Anywhere => true,
+                    Anchor::Start => start == 0,
+                    Anchor::End => end == t.len(),
+                    Anchor::Whole => start == 0 && end == t.len(),
+                };
+                // The automaton ignores case; a literal matches byte for byte.
+                if placed && active(*member) && t[start..end] == **exact {
+                    work.hit(*member, start as u32, end as u32);
+                }
+            }
+            AcOwner::Candidate(member) => {
+                if active(*member) {
+                    work.candidate(*member);
+                }
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ pub(crate) const UNSEEN: u8 = 0;
 pub(crate) const HIT: u8 = 1;
 pub(crate) const MATCHED: u8 = 2;
 pub(crate) const REJECTED: u8 = 3;
+/// Its `when` failed before this phase's scan (see `Plan::gated`): not scanned
+/// in this phase, and back to `UNSEEN` after it.
+pub(crate) const GATED: u8 = 4;
 
 /// Bytes of the matched value kept for logs.
 pub(crate) const SNIPPET_MAX: usize = 64;

@@ -154,7 +154,19 @@ pub(crate) struct Work {
     pub(crate) candidates: Vec<u32>,
     /// Rules to decide, with their hit (or u32::MAX), sorted by rule.
     pub(crate) order: Vec<(u32, u32)>,
+    /// The Aho-Corasick passes run on the current value: (class, scanner
+    /// chunk, range of `ac_matches`), for the passes whose matches were all
+    /// kept. A later text equal to that class's text but for ASCII case (the
+    /// automata ignore ASCII case) replays them instead of scanning again.
+    pub(crate) ac_passes: Vec<(u32, u32, std::ops::Range<u32>)>,
+    /// (pattern, start, end) of the logged passes' matches.
+    pub(crate) ac_matches: Vec<(u32, u32, u32)>,
 }
+
+/// Most Aho-Corasick matches kept per value for replay; a pass with more is
+/// not logged (the twin text is scanned again), so the log stays small
+/// whatever the request.
+pub(crate) const AC_LOG_MAX: usize = 4096;
 
 impl Scratch {
     /// The id of the ruleset this scratch is sized for ([`crate::Ruleset::id`]).

@@ -155,3 +155,26 @@ fn a_failed_cheap_condition_skips_the_scan_not_the_verdict() {
     let regex_work = |s: &Stats| s.regex_confirmations + s.direct_checks;
     assert_eq!(regex_work(&json) + 1, regex_work(&xml), "json {json:?} xml {xml:?}");
 }
+
+#[test]
+fn patterns_of_rules_on_named_headers_do_not_run_on_other_headers() {
+    // Same pipeline, different keys: rule 1's phrases are not in the
+    // automaton that scans `Accept`, so `sqlmap` there is not even a literal hit.
+    let rules = "rule 1 \"ua\" { severity critical inspect headers[\"user-agent\"] match phrases [\"sqlmap\"] }\n\
+                 rule 2 \"any\" { severity critical inspect headers match phrases [\"${jndi:\"] }\n";
+    let ruleset = Arc::new(Ruleset::from_rules(rules).unwrap_or_else(|e| panic!("{e}")));
+    let mut scratch = ruleset.create_scratch();
+    let mut tx = Transaction::new(ruleset.clone());
+    let mut check = |ua: &str, accept: &str| {
+        tx.reset();
+        tx.set_request("GET", "/", "HTTP/1.1");
+        tx.add_header("User-Agent", ua);
+        tx.add_header("Accept", accept);
+        tx.evaluate(Phase::RequestHeaders, &mut scratch);
+        let ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+        (ids, tx.stats().literal_hits)
+    };
+    assert_eq!(check("curl", "sqlmap"), (vec![], 0));
+    assert_eq!(check("sqlmap/1.7", "*/*"), (vec![1], 1));
+    assert_eq!(check("curl", "${jndi:ldap://x}"), (vec![2], 1));
+}

@@ -1,8 +1,11 @@
 //! The planner: groups rules so that work is shared.
 //!
 //! For each value source (query argument values, header values, ...) the
-//! rules that scan it are grouped by transform pipeline, and the pipelines
-//! form a *trie*, so pipelines that share a prefix share its transform runs.
+//! rules that scan it are grouped by transform pipeline and by the keys they
+//! read (rules on `headers["user-agent"]` form groups apart from rules on every
+//! header, in scanners of their own, so other headers never run their
+//! patterns), and the pipelines form a *trie*, so pipelines that share a
+//! prefix share its transform runs.
 //! All groups of a source share one *merged scanner* (up to 64 groups per
 //! scanner; more make several): every member of the scanner carries its
 //! group's bit. Per request value the matcher walks the trie, collects the
@@ -69,11 +72,15 @@ pub(crate) enum MemberKind {
     Direct,
 }
 
-/// Largest Aho-Corasick DFA kept; above it the contiguous NFA is used.
-const DFA_MEMORY_LIMIT: usize = 512 << 10;
+/// Largest Aho-Corasick DFA kept; above it the contiguous NFA is used. (With
+/// keyed rules in scanners of their own, the every-header scanner is small
+/// enough for a DFA; 8 KiB / 1 MiB measured best of 4 / 8 / 16 KiB and 0.5 / 1
+/// / 2 MiB on benign-api with `rampart bench`, 2026-11-28; 16 KiB pushed the
+/// compile time over 200 ms.)
+const DFA_MEMORY_LIMIT: usize = 1 << 20;
 /// Pattern bytes above which the DFA is not even tried (it would exceed the
 /// limit, and building it costs compile time).
-const DFA_PATTERN_BYTES: usize = 4096;
+const DFA_PATTERN_BYTES: usize = 8192;
 
 /// Most groups one merged scanner serves (one bit each in a `u64` mask).
 pub(crate) const GROUPS_PER_SCANNER: usize = 64;
@@ -162,8 +169,12 @@ pub(crate) struct SourcePlan {
     pub(crate) groups: Vec<Group>,
     /// Groups that read every key, as a bitset (they are active for every value).
     pub(crate) unkeyed: Vec<u64>,
-    /// Groups that read only some keys.
-    pub(crate) keyed: Vec<u16>,
+    /// Groups that read only some keys, each with the bits of the
+    /// [`SourcePlan::key_matchers`] that select it.
+    pub(crate) keyed: Vec<(u16, KeyBits)>,
+    /// The distinct key matchers of the keyed groups: per value each runs
+    /// once, however many groups name it.
+    pub(crate) key_matchers: Vec<KeyMatch>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (group index, its scanner chunk, its bit).
     pub(crate) node_groups: Vec<(u16, u16, u8)>,
@@ -216,31 +227,33 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
     }
     let mut scanners_by_content: HashMap<Vec<Vec<RuleIdx>>, u32> = HashMap::new();
     for source in Source::ALL {
-        // Rules reading this source, by pipeline, in rule order.
-        let mut by_pipeline: Vec<(PipelineId, Vec<RuleIdx>)> = Vec::new();
+        // Rules reading this source, by pipeline and by the keys they read,
+        // in rule order: a rule on `headers["user-agent"]` does not share a
+        // group with a rule on every header even when their pipelines agree,
+        // so the values of other keys never run its patterns.
+        let mut groups: Vec<(PipelineId, Option<Vec<KeyMatch>>, Vec<RuleIdx>)> = Vec::new();
         for (i, rule) in program.rules.iter().enumerate() {
             let Some(scan) = &rule.scan else { continue };
             if !scan.sources().contains(source) {
                 continue;
             }
-            match by_pipeline.iter_mut().find(|(p, _)| *p == scan.pipeline) {
-                Some((_, rules)) => rules.push(i as RuleIdx),
-                None => by_pipeline.push((scan.pipeline, vec![i as RuleIdx])),
+            let r = i as RuleIdx;
+            let keys = key_filter(program, &[r], source);
+            match groups.iter_mut().find(|(p, k, _)| *p == scan.pipeline && *k == keys) {
+                Some((_, _, rules)) => rules.push(r),
+                None => groups.push((scan.pipeline, keys, vec![r])),
             }
         }
         let mut sp = SourcePlan::default();
-        // Groups that read every key come first; groups that read only some
-        // keys (say, rules on `headers["user-agent"]`) get scanners of their
-        // own, so the values of other keys never run their patterns.
-        let mut split: Vec<(PipelineId, Vec<RuleIdx>, Option<Vec<KeyMatch>>)> =
-            by_pipeline.into_iter().map(|(p, rules)| (p, rules.clone(), key_filter(program, &rules, source))).collect();
-        split.sort_by_key(|(_, _, keys)| keys.is_some());
+        // Groups that read every key come first, then the keyed groups, in
+        // scanners of their own: the values of keys no keyed group reads (most
+        // headers) run only the every-key scanners.
+        groups.sort_by_key(|(_, keys, _)| keys.is_some());
         let mut chunks: Vec<Vec<usize>> = Vec::new();
-        for (n, (pipeline, rules, keys)) in split.into_iter().enumerate() {
-            let keyed = keys.is_some();
+        for (n, (pipeline, keys, rules)) in groups.into_iter().enumerate() {
             let start_new = match chunks.last() {
                 None => true,
-                Some(last) => last.len() == GROUPS_PER_SCANNER || sp.groups[last[0]].keys.is_some() != keyed,
+                Some(last) => last.len() == GROUPS_PER_SCANNER || sp.groups[last[0]].keys.is_some() != keys.is_some(),
             };
             if start_new {
                 chunks.push(Vec::new());
@@ -270,9 +283,22 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
         sp.node_groups = node_groups;
         sp.unkeyed = vec![0; sp.groups.len().div_ceil(64)];
         for (g, group) in sp.groups.iter().enumerate() {
-            match group.keys {
+            match &group.keys {
                 None => sp.unkeyed[g / 64] |= 1 << (g % 64),
-                Some(_) => sp.keyed.push(g as u16),
+                Some(keys) => {
+                    let mut bits = KeyBits::default();
+                    for k in keys {
+                        let i = match sp.key_matchers.iter().position(|m| same_key(program, m, k)) {
+                            Some(i) => i,
+                            None => {
+                                sp.key_matchers.push(k.clone());
+                                sp.key_matchers.len() - 1
+                            }
+                        };
+                        bits.set(i);
+                    }
+                    sp.keyed.push((g as u16, bits));
+                }
             }
         }
         plan.max_depth = plan.max_depth.max(sp.trie.iter().map(|n| usize::from(n.depth)).max().unwrap_or(0));
@@ -370,6 +396,36 @@ fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, 
     let mut node_groups = Vec::new();
     flatten(root, 0, words, groups, &mut out, &mut node_groups);
     (out, node_groups)
+}
+
+/// Whether two key matchers select the same keys (regexes compiled from the
+/// same pattern in different rules compare equal).
+fn same_key(program: &Program, a: &KeyMatch, b: &KeyMatch) -> bool {
+    match (a, b) {
+        (KeyMatch::Exact(a), KeyMatch::Exact(b)) => a.eq_ignore_ascii_case(b),
+        (KeyMatch::Regex(a), KeyMatch::Regex(b)) => {
+            a == b || program.regexes[*a as usize].hir == program.regexes[*b as usize].hir
+        }
+        _ => false,
+    }
+}
+
+/// A set of indices into [`SourcePlan::key_matchers`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KeyBits(Vec<u64>);
+
+impl KeyBits {
+    pub(crate) fn set(&mut self, i: usize) {
+        if self.0.len() <= i / 64 {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    /// Whether any of these indices is set in `words` (a bitset over the same indices).
+    pub(crate) fn intersects(&self, words: &[u64]) -> bool {
+        self.0.iter().zip(words).any(|(a, b)| a & b != 0)
+    }
 }
 
 /// The union of the keys the rules read from `source`, when every rule names keys.

@@ -877,6 +877,23 @@ struct KeywordIndex {
     /// Index + 1 into `SQL_KEYWORDS`; 0 is an empty slot.
     slots: Vec<u32>,
     mask: usize,
+    /// By (class of the first byte, class of the last byte): the lengths of
+    /// the table's words with those ends (bit `len`). Most words that are not
+    /// keywords fail this test without being hashed.
+    shapes: Vec<u64>,
+}
+
+/// Classes of a word's end bytes for [`KeywordIndex::shapes`]: upper-case
+/// letters one each, everything else one class.
+const SHAPE_CLASSES: usize = 27;
+
+fn shape_class(upper: u8) -> usize {
+    if upper.is_ascii_uppercase() { usize::from(upper - b'A') } else { 26 }
+}
+
+fn shape_slot(upper: &[u8]) -> Option<usize> {
+    let (&first, &last) = (upper.first()?, upper.last()?);
+    Some(shape_class(first) * SHAPE_CLASSES + shape_class(last))
 }
 
 fn fnv1a(bytes: &[u8]) -> usize {
@@ -900,7 +917,14 @@ fn keyword_index() -> &'static KeywordIndex {
             }
             slots[at] = i as u32 + 1;
         }
-        KeywordIndex { slots, mask }
+        let mut shapes = vec![0u64; SHAPE_CLASSES * SHAPE_CLASSES];
+        for k in SQL_KEYWORDS.iter() {
+            // Every word fits: the longest has 29 bytes.
+            if let Some(slot) = shape_slot(k.word.as_bytes()) {
+                shapes[slot] |= 1 << k.word.len().min(63);
+            }
+        }
+        KeywordIndex { slots, mask, shapes }
     })
 }
 
@@ -915,6 +939,9 @@ fn keyword_type(word: &[u8]) -> Option<u8> {
     }
     let upper = &*upper;
     let index = keyword_index();
+    if index.shapes[shape_slot(upper)?] & (1 << upper.len()) == 0 {
+        return None;
+    }
     let mut at = fnv1a(upper) & index.mask;
     loop {
         let slot = index.slots[at];
@@ -1097,6 +1124,14 @@ mod tests {
         assert_eq!(lookup_word(""), Ty::Bareword);
         assert!(is_blacklisted(b"s&sos"));
         assert!(!is_blacklisted(b""));
+    }
+
+    #[test]
+    fn every_table_word_is_found_in_any_case() {
+        for k in SQL_KEYWORDS.iter() {
+            assert_eq!(keyword_type(k.word.as_bytes()), Some(k.token_type), "{:?}", k.word);
+            assert_eq!(keyword_type(k.word.to_ascii_lowercase().as_bytes()), Some(k.token_type), "{:?}", k.word);
+        }
     }
 
     #[test]

@@ -169,12 +169,10 @@ pub(crate) struct SourcePlan {
     pub(crate) groups: Vec<Group>,
     /// Groups that read every key, as a bitset (they are active for every value).
     pub(crate) unkeyed: Vec<u64>,
-    /// Groups that read only some keys, each with the bits of the
-    /// [`SourcePlan::key_matchers`] that select it.
-    pub(crate) keyed: Vec<(u16, KeyBits)>,
-    /// The distinct key matchers of the keyed groups: per value each runs
-    /// once, however many groups name it.
-    pub(crate) key_matchers: Vec<KeyMatch>,
+    /// The distinct key matchers of the groups that read only some keys, each
+    /// with the groups it selects (a bitset over the source's groups): per
+    /// value each matcher runs once, however many groups name it.
+    pub(crate) key_matchers: Vec<(KeyMatch, Vec<u64>)>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (group index, its scanner chunk, its bit).
     pub(crate) node_groups: Vec<(u16, u16, u8)>,
@@ -286,18 +284,16 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             match &group.keys {
                 None => sp.unkeyed[g / 64] |= 1 << (g % 64),
                 Some(keys) => {
-                    let mut bits = KeyBits::default();
                     for k in keys {
-                        let i = match sp.key_matchers.iter().position(|m| same_key(program, m, k)) {
+                        let i = match sp.key_matchers.iter().position(|(m, _)| same_key(program, m, k)) {
                             Some(i) => i,
                             None => {
-                                sp.key_matchers.push(k.clone());
+                                sp.key_matchers.push((k.clone(), vec![0; sp.unkeyed.len()]));
                                 sp.key_matchers.len() - 1
                             }
                         };
-                        bits.set(i);
+                        sp.key_matchers[i].1[g / 64] |= 1 << (g % 64);
                     }
-                    sp.keyed.push((g as u16, bits));
                 }
             }
         }
@@ -407,24 +403,6 @@ fn same_key(program: &Program, a: &KeyMatch, b: &KeyMatch) -> bool {
             a == b || program.regexes[*a as usize].hir == program.regexes[*b as usize].hir
         }
         _ => false,
-    }
-}
-
-/// A set of indices into [`SourcePlan::key_matchers`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct KeyBits(Vec<u64>);
-
-impl KeyBits {
-    pub(crate) fn set(&mut self, i: usize) {
-        if self.0.len() <= i / 64 {
-            self.0.resize(i / 64 + 1, 0);
-        }
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-
-    /// Whether any of these indices is set in `words` (a bitset over the same indices).
-    pub(crate) fn intersects(&self, words: &[u64]) -> bool {
-        self.0.iter().zip(words).any(|(a, b)| a & b != 0)
     }
 }
 

@@ -223,24 +223,16 @@ fn scan_value(
     res.stats.values_inspected += 1;
     let regexes = &rs.program.regexes;
     let chunks = sp.scanners.len();
-    let Scratch { bufs, outs, out_class, classes, active, keys_matched, work, .. } = scratch;
+    let Scratch { bufs, outs, out_class, classes, active, work, .. } = scratch;
     // Which groups read this key: a branch of the trie whose groups all skip
     // the key (say, rules on `headers["user-agent"]` only) runs no transforms.
     // Each distinct key matcher runs once, however many groups name it.
     active.clear();
     active.extend_from_slice(&sp.unkeyed);
-    if !sp.keyed.is_empty() {
-        keys_matched.clear();
-        keys_matched.resize(sp.key_matchers.len().div_ceil(64), 0);
-        for (i, k) in sp.key_matchers.iter().enumerate() {
-            if k.matches(key, regexes) {
-                keys_matched[i / 64] |= 1 << (i % 64);
-            }
-        }
-        for (g, bits) in &sp.keyed {
-            if bits.intersects(keys_matched) {
-                let g = usize::from(*g);
-                active[g / 64] |= 1 << (g % 64);
+    for (k, groups) in &sp.key_matchers {
+        if k.matches(key, regexes) {
+            for (a, g) in active.iter_mut().zip(groups) {
+                *a |= g;
             }
         }
     }

@@ -28,8 +28,6 @@ pub struct Scratch {
     pub(crate) classes: Classes,
     /// The groups of the current source that read the current key (a bitset).
     pub(crate) active: Vec<u64>,
-    /// The key matchers of the current source that match the current key (a bitset).
-    pub(crate) keys_matched: Vec<u64>,
     /// Buffers for condition evaluation (separate from the scan's).
     pub(crate) cond_bufs: [Vec<u8>; 2],
     pub(crate) work: Work,
@@ -184,7 +182,6 @@ impl Scratch {
             out_class: Vec::new(),
             classes: Classes::default(),
             active: Vec::new(),
-            keys_matched: Vec::new(),
             cond_bufs: Default::default(),
             work: Work::default(),
             sec: Default::default(),

@@ -112,6 +112,11 @@ pub(crate) struct Scanner {
     /// match, and bytes one of which it needs (regexes only; a text failing
     /// either cannot match, so the regex does not run).
     pub(crate) direct_filters: Vec<(usize, Option<ByteSet>)>,
+    /// Per group bit with direct members: (bit, range of `direct`). Members
+    /// are made group by group, so each group's direct members are adjacent,
+    /// and a value skips the groups its mask leaves out without looking at
+    /// their members.
+    pub(crate) direct_ranges: Vec<(u8, u32, u32)>,
     /// Negated members (the rule matches when the operator does not).
     pub(crate) negated: Vec<u32>,
     /// Groups with a member in the Aho-Corasick automaton.
@@ -188,6 +193,11 @@ pub(crate) struct Plan {
     pub(crate) scanners: Vec<Scanner>,
     /// Rules without a scan, by the phase they are decided in.
     pub(crate) unscanned: [Vec<RuleIdx>; 2],
+    /// Per rule: the sources whose keys must still be checked against the
+    /// rule's targets when it hits, because a target leaves keys out
+    /// (`!cookies["__utm"]`). For other sources the group being active for
+    /// the key already means a target takes it.
+    pub(crate) key_checked: Vec<crate::request::SourceSet>,
     /// Rules with a scan and a cheap `when` that reads only the request line
     /// and a few named headers (say, `headers["content-type"] regex `xml``):
     /// the condition is checked before the scan, and a rule whose condition
@@ -223,6 +233,16 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
     }
+    plan.key_checked = program
+        .rules
+        .iter()
+        .map(|rule| {
+            let targets = rule.scan.iter().flat_map(|s| &s.targets);
+            targets
+                .filter(|t| !t.exclude.is_empty())
+                .fold(crate::request::SourceSet::EMPTY, |acc, t| acc.union(t.sources))
+        })
+        .collect();
     let mut scanners_by_content: HashMap<Vec<Vec<RuleIdx>>, u32> = HashMap::new();
     for source in Source::ALL {
         // Rules reading this source, by pipeline and by the keys they read,
@@ -557,12 +577,21 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     let set_min_len = set_hirs.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0);
     let set =
         if set_hirs.is_empty() { None } else { Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?) };
+    let mut direct_ranges: Vec<(u8, u32, u32)> = Vec::new();
+    for (i, &m) in direct.iter().enumerate() {
+        let bit = members[m as usize].group;
+        match direct_ranges.last_mut() {
+            Some((b, _, end)) if *b == bit => *end = i as u32 + 1,
+            _ => direct_ranges.push((bit, i as u32, i as u32 + 1)),
+        }
+    }
     Ok(Scanner {
         members,
         ac,
         ac_owners: owners,
         set,
         set_members,
+        direct_ranges,
         direct,
         direct_filters,
         negated,

@@ -424,22 +424,28 @@ fn run_scanner(
             }
         }
     }
-    for (&m, (min_len, required)) in scanner.direct.iter().zip(&scanner.direct_filters) {
-        let member = scanner.members[m as usize];
-        if !active(&member) || (!member.negated && res.rule_state[member.rule as usize] != UNSEEN) {
+    for &(bit, start, end) in &scanner.direct_ranges {
+        if mask & (1 << bit) == 0 {
             continue;
         }
-        // The operator cannot match this text: too short, or without a byte it needs.
-        if t.len() < *min_len || required.as_ref().is_some_and(|r| !r.intersects(bytes)) {
-            continue;
-        }
-        let rule = &program.rules[member.rule as usize];
-        if rule.scan.as_ref().is_some_and(|s| !s.accepts(place.source, place.key, &program.regexes)) {
-            continue;
-        }
-        res.stats.direct_checks += 1;
-        if let Some((s, e)) = op::eval(&program.ops[member.op as usize], t, program, work) {
-            work.hit(m, s as u32, e as u32);
+        for i in start as usize..end as usize {
+            let m = scanner.direct[i];
+            let (min_len, required) = &scanner.direct_filters[i];
+            let member = scanner.members[m as usize];
+            if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+                continue;
+            }
+            // The operator cannot match this text: too short, or without a byte it needs.
+            if t.len() < *min_len || required.as_ref().is_some_and(|r| !r.intersects(bytes)) {
+                continue;
+            }
+            if !takes_key(rs, member.rule, place) {
+                continue;
+            }
+            res.stats.direct_checks += 1;
+            if let Some((s, e)) = op::eval(&program.ops[member.op as usize], t, program, work) {
+                work.hit(m, s as u32, e as u32);
+            }
         }
     }
     let mut i = 0;
@@ -516,15 +522,24 @@ fn ac_match(
     }
 }
 
+/// Whether some target of `rule` that reads the value's source takes its key.
+/// The value's group being active already says so, unless a target leaves
+/// keys out of that source (see `Plan::key_checked`).
+fn takes_key(rs: &Ruleset, rule: RuleIdx, place: &Place<'_>) -> bool {
+    !rs.plan.key_checked[rule as usize].contains(place.source)
+        || rs.program.rules[rule as usize]
+            .scan
+            .as_ref()
+            .is_none_or(|s| s.accepts(place.source, place.key, &rs.program.regexes))
+}
+
 fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
     if res.rule_state[rule as usize] != UNSEEN {
         return;
     }
     let regexes = &rs.program.regexes;
     let ir = &rs.program.rules[rule as usize];
-    if let Some(scan) = &ir.scan
-        && !scan.accepts(place.source, place.key, regexes)
-    {
+    if !takes_key(rs, rule, place) {
         return;
     }
     for ex in &ir.exclusions {

@@ -92,25 +92,26 @@ impl super::Transform {
     /// Bytes whose presence may make this transform change a value: when a
     /// value has none of them, the transform returns it unchanged. None when
     /// the transform may change any value (the decoders that rewrite every
-    /// byte, `length`).
+    /// byte, `length`). The sets are constants (this runs per value and
+    /// transform; a set built at run time showed in the profile).
     pub(crate) fn triggers(self) -> Option<ByteSet> {
         use super::Transform as T;
         Some(match self {
-            T::UrlDecode | T::UrlDecodeUni => ByteSet::of(b"%+"),
-            T::HtmlEntityDecode => ByteSet::of(b"&"),
-            T::JsDecode | T::CssDecode | T::EscapeSeqDecode => ByteSet::of(b"\\"),
-            T::Lowercase => ByteSet::range(b'A', b'Z'),
-            T::Uppercase => ByteSet::range(b'a', b'z'),
+            T::UrlDecode | T::UrlDecodeUni => const { ByteSet::of(b"%+") },
+            T::HtmlEntityDecode => const { ByteSet::of(b"&") },
+            T::JsDecode | T::CssDecode | T::EscapeSeqDecode => const { ByteSet::of(b"\\") },
+            T::Lowercase => const { ByteSet::range(b'A', b'Z') },
+            T::Uppercase => const { ByteSet::range(b'a', b'z') },
             T::CompressWhitespace | T::RemoveWhitespace | T::Trim | T::TrimLeft | T::TrimRight => WHITESPACE,
-            T::RemoveNulls | T::ReplaceNulls => ByteSet::of(b"\0"),
-            T::ReplaceComments => ByteSet::of(b"/"),
-            T::RemoveComments => ByteSet::of(b"/<-#"),
-            T::RemoveCommentsChar => ByteSet::of(b"/*<-#>"),
-            T::NormalizePath | T::NormalizePathRel => ByteSet::of(b"/."),
-            T::NormalizePathWin | T::NormalizePathRelWin => ByteSet::of(b"/\\."),
-            T::CmdLine => ByteSet::of(b"\\\"'^,;/(").union(WHITESPACE).union(ByteSet::range(b'A', b'Z')),
-            T::Utf8ToUnicode => ByteSet::range(0x80, 0xff),
-            T::SqlHexDecode => ByteSet::of(b"0"),
+            T::RemoveNulls | T::ReplaceNulls => const { ByteSet::of(b"\0") },
+            T::ReplaceComments => const { ByteSet::of(b"/") },
+            T::RemoveComments => const { ByteSet::of(b"/<-#") },
+            T::RemoveCommentsChar => const { ByteSet::of(b"/*<-#>") },
+            T::NormalizePath | T::NormalizePathRel => const { ByteSet::of(b"/.") },
+            T::NormalizePathWin | T::NormalizePathRelWin => const { ByteSet::of(b"/\\.") },
+            T::CmdLine => const { ByteSet::of(b"\\\"'^,;/(").union(WHITESPACE).union(ByteSet::range(b'A', b'Z')) },
+            T::Utf8ToUnicode => const { ByteSet::range(0x80, 0xff) },
+            T::SqlHexDecode => const { ByteSet::of(b"0") },
             T::Base64Decode | T::Base64DecodeExt | T::HexDecode | T::HexEncode | T::Length => return None,
         })
     }

@@ -160,10 +160,11 @@ pub(crate) struct TrieNode {
     pub(crate) groups: (u32, u32),
     /// The index one past this node's subtree in the depth-first order.
     pub(crate) subtree_end: u32,
-    /// The groups in this node's subtree, as a bitset over the source's groups.
+    /// The groups in this node's subtree, as one mask per merged scanner
+    /// (the groups' bits in their scanners).
     pub(crate) subtree_groups: Vec<u64>,
-    /// The first word of `subtree_groups` (all of it for up to 64 groups,
-    /// the common case: checked without following a pointer).
+    /// The first mask of `subtree_groups` (all of it for a source with one
+    /// scanner, the common case: checked without following a pointer).
     pub(crate) subtree_first: u64,
 }
 
@@ -172,15 +173,17 @@ pub(crate) struct TrieNode {
 pub(crate) struct SourcePlan {
     pub(crate) trie: Vec<TrieNode>,
     pub(crate) groups: Vec<Group>,
-    /// Groups that read every key, as a bitset (they are active for every value).
+    /// Groups that read every key, one mask per merged scanner (they are
+    /// active for every value). Group sets below are all such masks: the
+    /// groups' bits in their scanners, so the matcher ORs whole masks.
     pub(crate) unkeyed: Vec<u64>,
     /// The distinct key matchers of the groups that read only some keys, each
-    /// with the groups it selects (a bitset over the source's groups): per
-    /// value each matcher runs once, however many groups name it.
+    /// with the groups it selects: per value each matcher runs once, however
+    /// many groups name it.
     pub(crate) key_matchers: Vec<(KeyMatch, Vec<u64>)>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
-    /// (group index, its scanner chunk, its bit).
-    pub(crate) node_groups: Vec<(u16, u16, u8)>,
+    /// (scanner chunk, mask of its groups ending at the node).
+    pub(crate) node_groups: Vec<(u16, u64)>,
     /// Merged scanners (indices into [`Plan::scanners`]), 64 groups each.
     pub(crate) scanners: Vec<u32>,
 }
@@ -296,13 +299,14 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             };
             sp.scanners.push(id);
         }
-        let (trie, node_groups) = build_trie(program, &sp.groups);
+        let (trie, node_groups) = build_trie(program, &sp.groups, sp.scanners.len());
         sp.trie = trie;
         sp.node_groups = node_groups;
-        sp.unkeyed = vec![0; sp.groups.len().div_ceil(64)];
-        for (g, group) in sp.groups.iter().enumerate() {
+        sp.unkeyed = vec![0; sp.scanners.len()];
+        for group in &sp.groups {
+            let (chunk, bit) = (usize::from(group.chunk), group.bit);
             match &group.keys {
-                None => sp.unkeyed[g / 64] |= 1 << (g % 64),
+                None => sp.unkeyed[chunk] |= 1 << bit,
                 Some(keys) => {
                     for k in keys {
                         let i = match sp.key_matchers.iter().position(|(m, _)| same_key(program, m, k)) {
@@ -312,7 +316,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                                 sp.key_matchers.len() - 1
                             }
                         };
-                        sp.key_matchers[i].1[g / 64] |= 1 << (g % 64);
+                        sp.key_matchers[i].1[chunk] |= 1 << bit;
                     }
                 }
             }
@@ -348,7 +352,7 @@ fn cheap_header_condition(cond: &Cond) -> bool {
 /// The pipeline trie of one source's groups, flattened depth-first, and the
 /// nodes' groups (see [`SourcePlan::node_groups`]).
 #[allow(clippy::type_complexity)]
-fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, u16, u8)>) {
+fn build_trie(program: &Program, groups: &[Group], chunks: usize) -> (Vec<TrieNode>, Vec<(u16, u64)>) {
     if groups.is_empty() {
         return (Vec::new(), Vec::new());
     }
@@ -373,22 +377,23 @@ fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, 
         }
         node.groups.push(g as u16);
     }
-    let words = groups.len().div_ceil(64);
     fn flatten(
         node: Node,
         depth: u8,
-        words: usize,
+        chunks: usize,
         all: &[Group],
         out: &mut Vec<TrieNode>,
-        node_groups: &mut Vec<(u16, u16, u8)>,
+        node_groups: &mut Vec<(u16, u64)>,
     ) -> Vec<u64> {
         let at = out.len();
-        let mut subtree = vec![0u64; words];
+        let mut here = vec![0u64; chunks];
         for &g in &node.groups {
-            subtree[usize::from(g) / 64] |= 1 << (g % 64);
+            let group = &all[usize::from(g)];
+            here[usize::from(group.chunk)] |= 1 << group.bit;
         }
         let start = node_groups.len() as u32;
-        node_groups.extend(node.groups.iter().map(|&g| (g, all[usize::from(g)].chunk, all[usize::from(g)].bit)));
+        node_groups.extend(here.iter().enumerate().filter(|(_, m)| **m != 0).map(|(k, &m)| (k as u16, m)));
+        let mut subtree = here;
         out.push(TrieNode {
             transform: node.transform,
             depth,
@@ -398,7 +403,7 @@ fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, 
             subtree_first: 0,
         });
         for child in node.children {
-            let below = flatten(child, depth + 1, words, all, out, node_groups);
+            let below = flatten(child, depth + 1, chunks, all, out, node_groups);
             for (w, b) in subtree.iter_mut().zip(below) {
                 *w |= b;
             }
@@ -410,7 +415,7 @@ fn build_trie(program: &Program, groups: &[Group]) -> (Vec<TrieNode>, Vec<(u16, 
     }
     let mut out = Vec::new();
     let mut node_groups = Vec::new();
-    flatten(root, 0, words, groups, &mut out, &mut node_groups);
+    flatten(root, 0, chunks, groups, &mut out, &mut node_groups);
     (out, node_groups)
 }
 

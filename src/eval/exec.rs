@@ -291,17 +291,18 @@ fn scan_value(
             Out::Buf(i) => &bufs[i],
         };
         let mut class = None;
-        for &(g, chunk, bit) in &sp.node_groups[gs as usize..ge as usize] {
-            if active[usize::from(g) / 64] & (1 << (g % 64)) == 0 {
+        for &(chunk, groups) in &sp.node_groups[gs as usize..ge as usize] {
+            let groups = groups & active[usize::from(chunk)];
+            if groups == 0 {
                 continue;
             }
             if depth > 0 {
-                res.stats.pipeline_runs += 1;
+                res.stats.pipeline_runs += u64::from(groups.count_ones());
             }
             let c = *class.get_or_insert_with(|| {
                 *out_class[depth].get_or_insert_with(|| classes.class_of(t, value, matches!(outs[depth], Out::Input)))
             });
-            classes.add(c, usize::from(chunk), bit);
+            classes.add(c, usize::from(chunk), groups);
         }
     }
     let place = Place { source, key_range, key, phase };

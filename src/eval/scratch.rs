@@ -26,7 +26,8 @@ pub struct Scratch {
     pub(crate) out_class: Vec<Option<usize>>,
     /// The distinct transformed texts of the value being scanned.
     pub(crate) classes: Classes,
-    /// The groups of the current source that read the current key (a bitset).
+    /// The groups of the current source that read the current key (one mask
+    /// per merged scanner).
     pub(crate) active: Vec<u64>,
     /// Buffers for condition evaluation (separate from the scan's).
     pub(crate) cond_bufs: [Vec<u8>; 2],
@@ -122,9 +123,9 @@ impl Classes {
         self.texts.len() - 1
     }
 
-    /// Adds a group (chunk, bit) to class `c`.
-    pub(crate) fn add(&mut self, c: usize, chunk: usize, bit: u8) {
-        self.masks[c * self.chunks + chunk] |= 1 << bit;
+    /// Adds groups (a mask of chunk `chunk`) to class `c`.
+    pub(crate) fn add(&mut self, c: usize, chunk: usize, groups: u64) {
+        self.masks[c * self.chunks + chunk] |= groups;
     }
 
     /// The groups of chunk `k` that class `c` stands for.

@@ -82,6 +82,9 @@ const DFA_MEMORY_LIMIT: usize = 1 << 20;
 /// limit, and building it costs compile time).
 const DFA_PATTERN_BYTES: usize = 8192;
 
+/// Scanner masks a trie node keeps inline (see [`TrieNode::subtree_groups`]).
+pub(crate) const INLINE_CHUNKS: usize = 4;
+
 /// Most groups one merged scanner serves (one bit each in a `u64` mask).
 pub(crate) const GROUPS_PER_SCANNER: usize = 64;
 
@@ -161,11 +164,12 @@ pub(crate) struct TrieNode {
     /// The index one past this node's subtree in the depth-first order.
     pub(crate) subtree_end: u32,
     /// The groups in this node's subtree, as one mask per merged scanner
-    /// (the groups' bits in their scanners).
-    pub(crate) subtree_groups: Vec<u64>,
-    /// The first mask of `subtree_groups` (all of it for a source with one
-    /// scanner, the common case: checked without following a pointer).
-    pub(crate) subtree_first: u64,
+    /// (the groups' bits in their scanners), inline for up to
+    /// [`INLINE_CHUNKS`] scanners (every source of the built-in rules and of
+    /// CRS), so the walk follows no pointer per node.
+    pub(crate) subtree_groups: [u64; INLINE_CHUNKS],
+    /// The rest, for sources with more scanners.
+    pub(crate) subtree_more: Box<[u64]>,
 }
 
 /// Everything the matcher does with the values of one source.
@@ -399,8 +403,8 @@ fn build_trie(program: &Program, groups: &[Group], chunks: usize) -> (Vec<TrieNo
             depth,
             groups: (start, node_groups.len() as u32),
             subtree_end: 0,
-            subtree_groups: Vec::new(),
-            subtree_first: 0,
+            subtree_groups: [0; INLINE_CHUNKS],
+            subtree_more: Box::new([]),
         });
         for child in node.children {
             let below = flatten(child, depth + 1, chunks, all, out, node_groups);
@@ -409,8 +413,9 @@ fn build_trie(program: &Program, groups: &[Group], chunks: usize) -> (Vec<TrieNo
             }
         }
         out[at].subtree_end = out.len() as u32;
-        out[at].subtree_groups = subtree.clone();
-        out[at].subtree_first = subtree.first().copied().unwrap_or(0);
+        let inline = subtree.len().min(INLINE_CHUNKS);
+        out[at].subtree_groups[..inline].copy_from_slice(&subtree[..inline]);
+        out[at].subtree_more = subtree[inline..].into();
         subtree
     }
     let mut out = Vec::new();

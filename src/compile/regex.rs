@@ -253,11 +253,14 @@ fn info(hir: &Hir) -> Info {
         HirKind::Capture(cap) => info(&cap.sub),
         HirKind::Repetition(rep) => {
             let sub = info(&rep.sub);
+            // A small bounded repetition (`x{2}`, an optional ` ?`) has an
+            // exact set: the union of the sub-set repeated min..=max times.
             let exact = match (rep.max, &sub.exact) {
-                (Some(max), Some(set)) if max == rep.min && max <= 4 => {
+                (Some(max), Some(set)) if max <= 4 => {
                     let mut acc = vec![Vec::new()];
+                    let mut all: Option<Vec<Vec<u8>>> = (rep.min == 0).then(|| vec![Vec::new()]);
                     let mut ok = true;
-                    for _ in 0..max {
+                    for k in 1..=max {
                         match cross(&acc, set) {
                             Some(next) => acc = next,
                             None => {
@@ -265,8 +268,14 @@ fn info(hir: &Hir) -> Info {
                                 break;
                             }
                         }
+                        if k >= rep.min {
+                            all = match all {
+                                None => Some(acc.clone()),
+                                Some(prev) => union([Some(&prev), Some(&acc)].into_iter()),
+                            };
+                        }
                     }
-                    ok.then_some(acc)
+                    if ok { all } else { None }
                 }
                 _ => None,
             };
@@ -406,6 +415,14 @@ mod tests {
         assert_eq!(lits(r"^\d+$"), None, "no literal");
         assert_eq!(lits(r"a.b"), None, "too short");
         assert_eq!(lits(r"(?:foo)?bar"), Some(vec!["bar".to_owned()]));
+        // Optional and small bounded repetitions extend a literal run, so a
+        // function name is required with its parenthesis, not alone (`ord`
+        // alone is in every `orders`).
+        assert_eq!(
+            lits(r"\b(?:ord|hex) ?\("),
+            Some(vec!["hex (".to_owned(), "hex(".to_owned(), "ord (".to_owned(), "ord(".to_owned()])
+        );
+        assert_eq!(lits(r"ab{1,2}c"), Some(vec!["abbc".to_owned(), "abc".to_owned()]));
     }
 
     #[test]

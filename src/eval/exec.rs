@@ -7,7 +7,7 @@ pub(crate) use super::scratch::Out;
 use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
-use crate::compile::plan::{AcOwner, Anchor, Member, MemberKind, Scanner};
+use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner};
 use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
 use crate::request::{BodyKind, ByteRange, RequestData, Source, Transaction};
@@ -236,16 +236,14 @@ fn scan_value(
             }
         }
     }
-    let single = active.len() == 1;
+    // Scanner masks past the inline ones (none for most sources).
+    let (inline, more) = active.split_at(active.len().min(INLINE_CHUNKS));
     classes.begin(chunks);
     let mut n = 0;
     while n < sp.trie.len() {
         let node = &sp.trie[n];
-        let idle = if single {
-            node.subtree_first & active[0] == 0
-        } else {
-            node.subtree_groups.iter().zip(active.iter()).all(|(s, a)| s & a == 0)
-        };
+        let idle = node.subtree_groups.iter().zip(inline).all(|(s, a)| s & a == 0)
+            && node.subtree_more.iter().zip(more).all(|(s, a)| s & a == 0);
         if idle {
             n = node.subtree_end as usize;
             continue;

@@ -178,3 +178,33 @@ fn patterns_of_rules_on_named_headers_do_not_run_on_other_headers() {
     assert_eq!(check("sqlmap/1.7", "*/*"), (vec![1], 1));
     assert_eq!(check("curl", "${jndi:ldap://x}"), (vec![2], 1));
 }
+
+#[test]
+fn common_header_names_are_scanned_only_when_a_rule_could_match_them() {
+    let run = |rules: &str| {
+        let ruleset = Arc::new(Ruleset::from_rules(rules).unwrap_or_else(|e| panic!("{e}")));
+        let mut scratch = ruleset.create_scratch();
+        let mut tx = Transaction::new(ruleset.clone());
+        tx.set_request("GET", "/", "HTTP/1.1");
+        tx.add_header("Host", "shop.example");
+        tx.add_header("Accept", "*/*");
+        tx.add_header("X-Odd-Name", "1");
+        tx.evaluate(Phase::RequestHeaders, &mut scratch);
+        let ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+        (ids, tx.stats().values_inspected)
+    };
+    // No rule can match `Host` or `Accept` as a name: their scans are skipped,
+    // the uncommon name is scanned.
+    let (ids, inspected) = run("rule 1 \"odd\" { severity critical inspect headers.names match phrases [\"odd\"] }");
+    assert_eq!(ids, [1]);
+    assert_eq!(inspected, 1, "only X-Odd-Name");
+    // A rule that can match a common name: it is scanned and matches.
+    let (ids, inspected) = run("rule 2 \"host\" { severity critical inspect headers.names match phrases [\"host\"] }");
+    assert_eq!(ids, [2]);
+    assert_eq!(inspected, 2, "Host and X-Odd-Name; Accept cannot match");
+    // `match not` matches every name that lacks the phrase, common or not.
+    let (ids, inspected) =
+        run("rule 3 \"not\" { severity critical inspect headers.names match not phrases [\"zzz\"] }");
+    assert_eq!(ids, [3]);
+    assert_eq!(inspected, 3);
+}

@@ -82,6 +82,16 @@ const DFA_MEMORY_LIMIT: usize = 1 << 20;
 /// limit, and building it costs compile time).
 const DFA_PATTERN_BYTES: usize = 8192;
 
+/// A sorted list of header names, looked up by exact bytes.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderNames(pub(crate) Vec<Box<[u8]>>);
+
+impl HeaderNames {
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
+        self.0.binary_search_by(|n| (**n).cmp(name)).is_ok()
+    }
+}
+
 /// Scanner masks a trie node keeps inline (see [`TrieNode::subtree_groups`]).
 pub(crate) const INLINE_CHUNKS: usize = 4;
 
@@ -218,6 +228,9 @@ pub(crate) struct Plan {
     pub(crate) max_depth: usize,
     /// The most merged scanners of one source.
     pub(crate) max_chunks: usize,
+    /// Common header names whose scan finds nothing (see
+    /// `eval::exec::clean_header_names`): their scan is skipped.
+    pub(crate) clean_header_names: HeaderNames,
 }
 
 /// Builds the plan. Errors are internal (an automaton over its size limit).

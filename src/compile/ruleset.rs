@@ -7,7 +7,7 @@ use super::config::Config;
 use super::ir::{Program, RuleAction, RuleKind};
 use super::load::EmbeddedFs;
 use super::lower::{Loader, Lowerer};
-use super::plan::{Plan, plan};
+use super::plan::{HeaderNames, Plan, plan};
 use super::sec_lower::{SecLoader, SecLowerer};
 use crate::dsl::ast::Severity;
 use crate::dsl::{ErrorKind, RuleError, RuleErrors};
@@ -437,7 +437,9 @@ impl RulesetBuilder {
         }
         let plan =
             plan(&program).map_err(|e| RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e)))?;
-        Ok(Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan })
+        let mut ruleset = Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan };
+        ruleset.plan.clean_header_names = HeaderNames(crate::eval::exec::clean_header_names(&ruleset));
+        Ok(ruleset)
     }
 }
 

@@ -183,7 +183,9 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             continue;
         }
         let key = req.fields.get(pair.name);
-        if !rs.plan.sources[name_source.index()].trie.is_empty() {
+        // A common header name no rule can match is not scanned.
+        let clean = name_source == Source::HeaderName && rs.plan.clean_header_names.contains(key);
+        if !clean && !rs.plan.sources[name_source.index()].trie.is_empty() {
             scan_value(rs, res, scratch, name_source, pair.name, key, key, phase);
         }
         let value_source = Source::of_pair(pair.origin, false);
@@ -191,6 +193,98 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
         }
     }
+}
+
+/// Well-known request header names, as browsers and HTTP/1.1 clients spell
+/// them and in lower case (HTTP/2). Those whose scan as a header name finds
+/// nothing are listed in `Plan::clean_header_names` when a ruleset is built.
+const COMMON_HEADER_NAMES: &[&str] = &[
+    "Host",
+    "User-Agent",
+    "Accept",
+    "Accept-Language",
+    "Accept-Encoding",
+    "Accept-Charset",
+    "Connection",
+    "Keep-Alive",
+    "Content-Type",
+    "Content-Length",
+    "Content-Encoding",
+    "Cookie",
+    "Referer",
+    "Origin",
+    "Authorization",
+    "Cache-Control",
+    "Pragma",
+    "Upgrade-Insecure-Requests",
+    "Upgrade",
+    "Sec-Fetch-Site",
+    "Sec-Fetch-Mode",
+    "Sec-Fetch-Dest",
+    "Sec-Fetch-User",
+    "Sec-CH-UA",
+    "Sec-CH-UA-Mobile",
+    "Sec-CH-UA-Platform",
+    "DNT",
+    "TE",
+    "Transfer-Encoding",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Match",
+    "If-Unmodified-Since",
+    "If-Range",
+    "Range",
+    "Expect",
+    "Forwarded",
+    "Via",
+    "Priority",
+    "X-Requested-With",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "X-Real-IP",
+    "X-Request-ID",
+    "X-Correlation-ID",
+    "X-CSRF-Token",
+    "X-Api-Key",
+    "Max-Forwards",
+    "Date",
+];
+
+/// The names of [`COMMON_HEADER_NAMES`] (both spellings) whose scan as a
+/// header name finds nothing with this ruleset, sorted. Skipping their scan
+/// changes no result: a scan depends only on the ruleset, the key and the
+/// value, and the state of a request can only remove hits (rules already
+/// decided, exclusions, failed conditions), never add one; a rule that matches
+/// when its operator does not (`match not`) shows here as a hit.
+pub(crate) fn clean_header_names(rs: &Ruleset) -> Vec<Box<[u8]>> {
+    let source = Source::HeaderName;
+    if rs.plan.sources[source.index()].trie.is_empty() {
+        return Vec::new();
+    }
+    let mut scratch = Scratch::for_ruleset(rs);
+    let mut res = Results::for_ruleset(rs);
+    let mut clean: Vec<Box<[u8]>> = Vec::new();
+    for name in COMMON_HEADER_NAMES {
+        for spelling in [name.as_bytes().to_vec(), name.to_ascii_lowercase().into_bytes()] {
+            res.clear(rs);
+            scan_value(
+                rs,
+                &mut res,
+                &mut scratch,
+                source,
+                ByteRange::EMPTY,
+                &spelling,
+                &spelling,
+                Phase::RequestHeaders,
+            );
+            if res.hits.is_empty() && !clean.iter().any(|c| **c == *spelling) {
+                clean.push(spelling.into());
+            }
+        }
+    }
+    clean.sort_unstable();
+    clean
 }
 
 /// Where a value came from, for recording hits.

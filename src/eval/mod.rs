@@ -12,7 +12,7 @@
 
 mod audit;
 mod cond;
-mod exec;
+pub(crate) mod exec;
 pub(crate) mod op;
 mod results;
 mod scratch;

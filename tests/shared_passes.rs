@@ -208,3 +208,21 @@ fn common_header_names_are_scanned_only_when_a_rule_could_match_them() {
     assert_eq!(ids, [3]);
     assert_eq!(inspected, 3);
 }
+
+#[test]
+fn a_pass_with_too_many_matches_to_log_is_run_again_for_its_case_twin() {
+    // The raw text has over 4,096 matches (every `A` is one for the
+    // case-insensitive `a`), more than the replay log keeps: the lower-cased
+    // twin is scanned again, so rule 2 still finds `zq` at the very end.
+    let rules = "rule 1 \"a\" { severity notice inspect args.query transform none match phrases [\"a\"] }\n\
+                 rule 2 \"zq\" { severity notice inspect args.query transform lowercase match contains \"zq\" }\n\
+                 rule 3 \"Zq\" { severity notice inspect args.query transform none match contains \"Zq\" }\n";
+    let value = format!("{}Zq", "A".repeat(5000));
+    let (ids, stats) = run(rules, &value, "text/plain", "");
+    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(stats.automaton_passes, 2, "{stats:?}");
+    // Under the cap the twin replays: one pass.
+    let (ids, stats) = run(rules, "AAAZq", "text/plain", "");
+    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(stats.automaton_passes, 1, "{stats:?}");
+}

@@ -172,7 +172,7 @@ impl KeyMatch {
             KeyMatch::Exact(k) => k.eq_ignore_ascii_case(key),
             // Key regexes run outside the per-thread scratch: they are rare and
             // use the regex's internal cache pool, which does not allocate once warm.
-            KeyMatch::Regex(id) => regexes.get(*id as usize).is_some_and(|r| r.regex.is_match(key)),
+            KeyMatch::Regex(id) => regexes.get(*id as usize).is_some_and(|r| r.is_match(key)),
         }
     }
 }

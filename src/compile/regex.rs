@@ -35,6 +35,59 @@ pub(crate) struct CompiledRegex {
     pub(crate) hir: Hir,
     /// Required literals (lowercase), when good ones exist.
     pub(crate) literals: Option<Vec<Vec<u8>>>,
+    /// When the regex matches exactly the texts that start with these bytes,
+    /// ignoring ASCII case (`(?i)^x-`, a common key selector): a prefix test
+    /// answers `is_match` without running the regex.
+    pub(crate) prefix: Option<Box<[u8]>>,
+}
+
+impl CompiledRegex {
+    /// Whether the regex matches somewhere in `text`.
+    pub(crate) fn is_match(&self, text: &[u8]) -> bool {
+        match &self.prefix {
+            Some(p) => text.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)),
+            None => self.regex.is_match(text),
+        }
+    }
+}
+
+/// The prefix of a regex that is a start anchor followed by letters in both
+/// cases and other single bytes (see [`CompiledRegex::prefix`]), lower-cased.
+fn case_insensitive_prefix(hir: &Hir) -> Option<Box<[u8]>> {
+    let HirKind::Concat(parts) = hir.kind() else { return None };
+    let (first, rest) = parts.split_first()?;
+    if !matches!(first.kind(), HirKind::Look(regex_syntax::hir::Look::Start)) || rest.is_empty() {
+        return None;
+    }
+    let mut prefix = Vec::new();
+    for part in rest {
+        match part.kind() {
+            // A literal letter is case-sensitive: not a case-insensitive prefix.
+            HirKind::Literal(lit) if !lit.0.iter().any(u8::is_ascii_alphabetic) => prefix.extend_from_slice(&lit.0),
+            HirKind::Class(class) => {
+                let mut bytes: Vec<u8> = match class {
+                    Class::Bytes(c) => c.ranges().iter().flat_map(|r| r.start()..=r.end()).take(3).collect(),
+                    Class::Unicode(c) => c
+                        .ranges()
+                        .iter()
+                        .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
+                        .take(3)
+                        .map(|cp| u8::try_from(cp).unwrap_or(0x80))
+                        .collect(),
+                };
+                bytes.sort_unstable();
+                match bytes[..] {
+                    [b] if !b.is_ascii_alphabetic() && b.is_ascii() => prefix.push(b),
+                    [upper, lower] if upper.is_ascii_uppercase() && lower == upper.to_ascii_lowercase() => {
+                        prefix.push(lower)
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(prefix.into())
 }
 
 /// The meta-regex configuration every rampart regex uses.
@@ -79,7 +132,8 @@ pub(crate) fn compile_with(
         )
     })?;
     let literals = required_literals(&hir);
-    Ok(CompiledRegex { regex, hir, literals })
+    let prefix = case_insensitive_prefix(&hir);
+    Ok(CompiledRegex { regex, hir, literals, prefix })
 }
 
 /// Parses and translates a pattern, mapping errors into the file.
@@ -404,6 +458,31 @@ mod tests {
         let src = SourceFile::new("t", pattern);
         let c = compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap();
         c.literals.map(|set| set.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+    }
+
+    #[test]
+    fn anchored_case_insensitive_prefixes_skip_the_regex() {
+        let key_regex = |pattern: &str| {
+            let src = SourceFile::new("t", pattern);
+            compile(pattern, &src, Span::new(0, pattern.len()), true).unwrap()
+        };
+        let plain = |pattern: &str| {
+            let src = SourceFile::new("t", pattern);
+            compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap()
+        };
+        let x = key_regex("^x-");
+        assert_eq!(x.prefix.as_deref(), Some(&b"x-"[..]));
+        assert_eq!(key_regex("^__utm").prefix.as_deref(), Some(&b"__utm"[..]));
+        // Case-sensitive letters, an end anchor, a class or no anchor: the regex runs.
+        assert_eq!(plain("^x-").prefix, None);
+        assert_eq!(key_regex("^x-$").prefix, None);
+        assert_eq!(key_regex("^x[-_]").prefix, None);
+        assert_eq!(key_regex("x-").prefix, None);
+        for regex in [&x, &key_regex("^__utm"), &plain("^x-"), &key_regex("^x-$")] {
+            for key in ["x-forwarded-for", "X-Forwarded-For", "x", "", "ax-b", "__UTMZ", "__utm", "x-", "X_-"] {
+                assert_eq!(regex.is_match(key.as_bytes()), regex.regex.is_match(key), "{key:?}");
+            }
+        }
     }
 
     #[test]

@@ -276,7 +276,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                 continue;
             }
             let r = i as RuleIdx;
-            let keys = key_filter(program, &[r], source);
+            let keys = key_filter(program, r, source);
             match groups.iter_mut().find(|(p, k, _)| *p == scan.pipeline && *k == keys) {
                 Some((_, _, rules)) => rules.push(r),
                 None => groups.push((scan.pipeline, keys, vec![r])),
@@ -449,19 +449,18 @@ fn same_key(program: &Program, a: &KeyMatch, b: &KeyMatch) -> bool {
     }
 }
 
-/// The union of the keys the rules read from `source`, when every rule names keys.
-fn key_filter(program: &Program, rules: &[RuleIdx], source: Source) -> Option<Vec<KeyMatch>> {
+/// The keys rule `r` reads from `source`, when every target of it that reads
+/// the source names keys; None when one reads every key.
+fn key_filter(program: &Program, r: RuleIdx, source: Source) -> Option<Vec<KeyMatch>> {
+    let scan = program.rules[r as usize].scan.as_ref()?;
     let mut keys: Vec<KeyMatch> = Vec::new();
-    for &r in rules {
-        let scan = program.rules[r as usize].scan.as_ref()?;
-        for t in scan.targets.iter().filter(|t| t.sources.contains(source)) {
-            if t.include.is_empty() {
-                return None;
-            }
-            for k in &t.include {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
-                }
+    for t in scan.targets.iter().filter(|t| t.sources.contains(source)) {
+        if t.include.is_empty() {
+            return None;
+        }
+        for k in &t.include {
+            if !keys.contains(k) {
+                keys.push(k.clone());
             }
         }
     }

@@ -532,7 +532,7 @@ fn sel_matches(sel: &Sel, key: &[u8], regexes: &[crate::compile::regex::Compiled
     match sel {
         Sel::All => true,
         Sel::Key(k) => k.eq_ignore_ascii_case(key),
-        Sel::Regex(r) => regexes.get(*r as usize).is_some_and(|c| c.regex.is_match(key)),
+        Sel::Regex(r) => regexes.get(*r as usize).is_some_and(|c| c.is_match(key)),
     }
 }
 

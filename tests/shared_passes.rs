@@ -226,3 +226,34 @@ fn a_pass_with_too_many_matches_to_log_is_run_again_for_its_case_twin() {
     assert_eq!(ids, [1, 2, 3]);
     assert_eq!(stats.automaton_passes, 1, "{stats:?}");
 }
+
+#[test]
+fn an_evasion_tolerant_regex_runs_only_on_texts_that_could_hide_a_command() {
+    // Letters split by quotes, backslashes or `$VAR` (`w"g"et`, `c\url`,
+    // `cu${x}rl`): no literal is required in general, so the regex would run
+    // on every value. On a value with none of those bytes a command must be
+    // spelled plainly, so the literal pass stands for the regex there.
+    let gap = r#"["'\\]*(?:\$\{?[a-z_]{0,8}\}?)?"#;
+    let words: Vec<String> = ["wget", "curl", "ncat", "bash", "perl"]
+        .iter()
+        .map(|w| w.chars().map(String::from).collect::<Vec<_>>().join(gap))
+        .collect();
+    let rules = format!(
+        "rule 1 \"command\" {{ severity critical inspect args transform url_decode_uni match regex `(?i)\\b(?:{})\\b` }}\n",
+        words.join("|")
+    );
+    let (ids, plain) = run(&rules, "please+wget+it", "text/plain", "");
+    assert_eq!(ids, [1]);
+    assert_eq!((plain.direct_checks, plain.regex_confirmations), (0, 1), "{plain:?}");
+    let (ids, benign) = run(&rules, "ordinary+words+only", "text/plain", "");
+    assert!(ids.is_empty());
+    assert_eq!((benign.direct_checks, benign.regex_confirmations), (0, 0), "{benign:?}");
+    for evasion in ["w%22g%22et", "c%5Curl", "cu%24%7Bx%7Drl", "n'c'at"] {
+        let (ids, s) = run(&rules, evasion, "text/plain", "");
+        assert_eq!(ids, [1], "{evasion}");
+        assert_eq!(s.direct_checks, 1, "{evasion}: the regex runs directly: {s:?}");
+    }
+    let (ids, quoted) = run(&rules, "a+%22quoted%22+word", "text/plain", "");
+    assert!(ids.is_empty());
+    assert_eq!(quoted.direct_checks, 1, "{quoted:?}");
+}

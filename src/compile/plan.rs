@@ -33,7 +33,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
 
 use super::ir::*;
-use super::regex::{SET_COMPLEXITY_LIMIT, compile_set, complexity, required_bytes};
+use super::regex::{
+    CLEAN_TEXT_TIERS, SET_COMPLEXITY_LIMIT, clean_text_literals, compile_set, complexity, required_bytes,
+};
 use crate::request::Source;
 use crate::transform::Transform;
 use crate::transform::byteset::{ByteSet, commonness};
@@ -68,6 +70,10 @@ pub(crate) enum MemberKind {
     Set,
     /// A regex confirmed when one of its literals occurs.
     Prefiltered(RegexId),
+    /// A regex with no required literal, but with some on texts that have
+    /// no byte of `CLEAN_TEXT_TIERS[tier]`: on such a text it is confirmed
+    /// when one of those literals occurs; on other texts it runs directly.
+    Conditional(RegexId, u8),
     /// Evaluated directly on the value.
     Direct,
 }
@@ -109,6 +115,20 @@ pub(crate) struct Member {
     pub(crate) group: u8,
 }
 
+/// When a direct member's operator runs on a text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DirectFilter {
+    /// The shortest text the operator can match (regexes; 0 for others).
+    pub(crate) min_len: usize,
+    /// Bytes one of which it needs (regexes only). A text failing either
+    /// test cannot match, so the operator does not run.
+    pub(crate) required: Option<ByteSet>,
+    /// For a [`MemberKind::Conditional`] regex: it runs directly only on
+    /// texts with one of these bytes; on others the Aho-Corasick pass makes
+    /// it a candidate.
+    pub(crate) only_with: Option<ByteSet>,
+}
+
 /// The compiled matchers for the groups of one or more sources.
 #[derive(Debug)]
 pub(crate) struct Scanner {
@@ -121,10 +141,8 @@ pub(crate) struct Scanner {
     pub(crate) set_members: Vec<u32>,
     /// Members evaluated directly.
     pub(crate) direct: Vec<u32>,
-    /// Per direct member (same order): the shortest text its operator can
-    /// match, and bytes one of which it needs (regexes only; a text failing
-    /// either cannot match, so the regex does not run).
-    pub(crate) direct_filters: Vec<(usize, Option<ByteSet>)>,
+    /// Per direct member (same order): when its operator runs.
+    pub(crate) direct_filters: Vec<DirectFilter>,
     /// Per group bit with direct members: (bit, range of `direct`). Members
     /// are made group by group, so each group's direct members are adjacent,
     /// and a value skips the groups its mask leaves out without looking at
@@ -523,7 +541,17 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                             }
                             MemberKind::Prefiltered(*id)
                         }
-                        None if complexity(&compiled.hir) > SET_COMPLEXITY_LIMIT => MemberKind::Direct,
+                        None if complexity(&compiled.hir) > SET_COMPLEXITY_LIMIT => {
+                            match clean_text_literals(&compiled.hir) {
+                                Some((tier, lits)) => {
+                                    for l in &lits {
+                                        add_pattern(l, AcOwner::Candidate(m));
+                                    }
+                                    MemberKind::Conditional(*id, tier)
+                                }
+                                None => MemberKind::Direct,
+                            }
+                        }
                         None => {
                             set_hirs.push(&compiled.hir);
                             set_members.push(m);
@@ -534,15 +562,23 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                 _ => MemberKind::Direct,
             };
             match kind {
-                MemberKind::Direct => {
+                MemberKind::Direct | MemberKind::Conditional(..) => {
                     direct.push(m);
-                    direct_filters.push(match op {
+                    let (min_len, required) = match op {
                         OpIr::Regex(id) => {
                             let hir = &program.regexes[*id as usize].hir;
                             (hir.properties().minimum_len().unwrap_or(0), required_bytes(hir))
                         }
                         _ => (0, None),
-                    });
+                    };
+                    let only_with = match kind {
+                        MemberKind::Conditional(_, tier) => {
+                            ac_groups |= mask;
+                            Some(CLEAN_TEXT_TIERS[usize::from(tier)])
+                        }
+                        _ => None,
+                    };
+                    direct_filters.push(DirectFilter { min_len, required, only_with });
                 }
                 MemberKind::Set => set_groups |= mask,
                 MemberKind::Literal | MemberKind::Prefiltered(_) => ac_groups |= mask,

@@ -238,6 +238,100 @@ pub(crate) fn required_bytes(hir: &Hir) -> Option<ByteSet> {
     }
 }
 
+/// Byte sets, smallest first, that ordinary request values rarely contain:
+/// control bytes, whitespace other than the space, and the punctuation that
+/// shell, SQL and script evasions put between the letters of a keyword
+/// (`c\"a\"t`, `w''get`, `$@`), then `!?=@`, then `,:/`. A regex whose
+/// every match may be broken up by such bytes has no required literal; on
+/// texts without them it often has one (see [`clean_text_literals`]).
+pub(crate) const CLEAN_TEXT_TIERS: [ByteSet; 3] = {
+    const RARE: ByteSet = ByteSet::range(0, 0x1f).union(ByteSet::of(b"\x7f\"'()[]{}\\$`;|&<>^~*%#+"));
+    [RARE, RARE.union(ByteSet::of(b"!?=@")), RARE.union(ByteSet::of(b"!?=@,:/"))]
+};
+
+/// For a regex without required literals: the first tier of
+/// [`CLEAN_TEXT_TIERS`] on whose complement the regex has some, with them.
+/// A text with no byte of that tier can match only if one of the literals
+/// occurs in it (ASCII case ignored); a text with one must run the regex.
+pub(crate) fn clean_text_literals(hir: &Hir) -> Option<(u8, Vec<Vec<u8>>)> {
+    CLEAN_TEXT_TIERS
+        .iter()
+        .enumerate()
+        .find_map(|(tier, excluded)| Some((tier as u8, required_literals(&restrict(hir, excluded))?)))
+}
+
+/// `hir` restricted to texts without any byte of `excluded`: it matches
+/// what `hir` matches among such texts, or more (classes lose the excluded
+/// bytes, a literal holding one cannot match; non-ASCII classes are kept
+/// whole, which only widens the language). A prefilter built from the
+/// restriction's required literals is therefore sound for every text that
+/// has none of the excluded bytes.
+pub(crate) fn restrict(hir: &Hir, excluded: &ByteSet) -> Hir {
+    use regex_syntax::hir::{Capture, ClassBytes, ClassBytesRange, Repetition};
+    let is_fail = |h: &Hir| matches!(h.kind(), HirKind::Class(c) if class_is_empty(c));
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+        HirKind::Literal(lit) => {
+            if lit.0.iter().any(|&b| excluded.contains(b)) {
+                Hir::fail()
+            } else {
+                hir.clone()
+            }
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut out = c.clone();
+            let removed = ClassBytes::new(excluded.iter().map(|b| ClassBytesRange::new(b, b)));
+            out.difference(&removed);
+            Hir::class(Class::Bytes(out))
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+            let mut out = c.clone();
+            let removed = ClassUnicode::new(
+                excluded.iter().filter(|b| b.is_ascii()).map(|b| ClassUnicodeRange::new(char::from(b), char::from(b))),
+            );
+            out.difference(&removed);
+            Hir::class(Class::Unicode(out))
+        }
+        HirKind::Capture(cap) => {
+            let sub = restrict(&cap.sub, excluded);
+            if is_fail(&sub) {
+                return Hir::fail();
+            }
+            Hir::capture(Capture { index: cap.index, name: cap.name.clone(), sub: Box::new(sub) })
+        }
+        HirKind::Repetition(rep) => {
+            let sub = restrict(&rep.sub, excluded);
+            if is_fail(&sub) {
+                return if rep.min == 0 { Hir::empty() } else { Hir::fail() };
+            }
+            Hir::repetition(Repetition { min: rep.min, max: rep.max, greedy: rep.greedy, sub: Box::new(sub) })
+        }
+        HirKind::Concat(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts {
+                let r = restrict(p, excluded);
+                if is_fail(&r) {
+                    return Hir::fail();
+                }
+                out.push(r);
+            }
+            Hir::concat(out)
+        }
+        HirKind::Alternation(alts) => {
+            let out: Vec<Hir> = alts.iter().map(|a| restrict(a, excluded)).filter(|h| !is_fail(h)).collect();
+            if out.is_empty() { Hir::fail() } else { Hir::alternation(out) }
+        }
+    }
+}
+
+fn class_is_empty(c: &Class) -> bool {
+    match c {
+        Class::Bytes(c) => c.ranges().is_empty(),
+        Class::Unicode(c) => c.ranges().is_empty(),
+    }
+}
+
 /// What a node tells about literals.
 struct Info {
     /// Every string the node can match, when few and finite.
@@ -502,6 +596,76 @@ mod tests {
             Some(vec!["hex (".to_owned(), "hex(".to_owned(), "ord (".to_owned(), "ord(".to_owned()])
         );
         assert_eq!(lits(r"ab{1,2}c"), Some(vec!["abbc".to_owned(), "abc".to_owned()]));
+    }
+
+    /// A command list whose letters may be split by quotes, backslashes or
+    /// `$VAR` expansions (the shape of CRS's 932 rules): no literal is
+    /// required in general, so the regex would run on every value.
+    fn evasive() -> String {
+        let gap = r#"["'\\]*(?:\$\{?[a-z_]{0,8}\}?)?"#;
+        let words: Vec<String> = ["wget", "curl", "ncat", "bash", "perl"]
+            .iter()
+            .map(|w| w.chars().map(String::from).collect::<Vec<_>>().join(gap))
+            .collect();
+        format!(r"(?i)\b(?:{})\b", words.join("|"))
+    }
+
+    fn compiled(pattern: &str) -> CompiledRegex {
+        let src = SourceFile::new("t", pattern);
+        compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap()
+    }
+
+    #[test]
+    fn evasive_regexes_have_literals_on_clean_texts() {
+        let c = compiled(&evasive());
+        assert_eq!(c.literals, None);
+        assert!(complexity(&c.hir) > SET_COMPLEXITY_LIMIT, "runs on its own, not in the regex set");
+        let (tier, lits) = clean_text_literals(&c.hir).expect("literals once quotes, `\\` and `$` are ruled out");
+        assert_eq!(tier, 0);
+        let words: Vec<&[u8]> = lits.iter().map(Vec::as_slice).collect();
+        assert_eq!(words, [&b"bash"[..], b"curl", b"ncat", b"perl", b"wget"]);
+        // A regex that needs a rare byte on every path has none on clean texts.
+        assert_eq!(clean_text_literals(&compiled(r"\$\{[a-z]+\}").hir), None);
+    }
+
+    #[test]
+    fn restriction_drops_excluded_bytes_only() {
+        let excluded = ByteSet::of(b"\"$");
+        let r = restrict(&compiled(r#"a["x]*b|c\$d|(?:e"f)?g"#).hir, &excluded);
+        let m = regex_automata::meta::Regex::builder().configure(meta_config()).build_from_hir(&r).unwrap();
+        for (text, expect) in
+            [("axxb", true), ("ab", true), ("g", true), ("c$d", false), ("a\"b", false), ("e\"fg", true)]
+        {
+            assert_eq!(m.is_match(text.as_bytes()), expect, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Soundness of the clean-text prefilter: on a text with no byte of
+        /// the tier, every match of the regex contains one of the literals
+        /// (the restricted regex matches whatever the regex matches there).
+        #[test]
+        fn clean_text_literals_cover_every_clean_match(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "w", "g", "e", "t", "c", "u", "r", "l", "n", "a", "W", "GE", "T", "wget", "curl", "ncat",
+                    " ", "-", ".", "x", "\"", "'", "\\", "$", "${", "}", "$ab", "(", "/", "!",
+                ]),
+                0..12,
+            )
+        ) {
+            let text = parts.concat();
+            let c = compiled(&evasive());
+            let (tier, lits) = clean_text_literals(&c.hir).unwrap();
+            let clean = !ByteSet::of_text(text.as_bytes()).intersects(&CLEAN_TEXT_TIERS[usize::from(tier)]);
+            if clean && c.regex.is_match(text.as_bytes()) {
+                let lower = text.to_ascii_lowercase();
+                proptest::prop_assert!(
+                    lits.iter().any(|l| lower.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                    "{text:?} matches without a literal of {lits:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -207,7 +207,15 @@ impl Ruleset {
                     rules: members().count(),
                     literals,
                     set_regexes: members().filter(|m| m.kind == crate::compile::plan::MemberKind::Set).count(),
-                    direct: members().filter(|m| m.kind == crate::compile::plan::MemberKind::Direct).count(),
+                    direct: members()
+                        .filter(|m| {
+                            matches!(
+                                m.kind,
+                                crate::compile::plan::MemberKind::Direct
+                                    | crate::compile::plan::MemberKind::Conditional(..)
+                            )
+                        })
+                        .count(),
                 }
             })
         })

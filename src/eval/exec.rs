@@ -8,6 +8,7 @@ use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner};
+use crate::compile::regex::CLEAN_TEXT_TIERS;
 use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
 use crate::request::{BodyKind, ByteRange, RequestData, Source, Transaction};
@@ -508,7 +509,15 @@ fn run_scanner(
         if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
             continue;
         }
-        if let MemberKind::Prefiltered(regex) = member.kind {
+        let regex = match member.kind {
+            MemberKind::Prefiltered(regex) => Some(regex),
+            // On a text with a byte of its tier the regex runs directly below.
+            MemberKind::Conditional(regex, tier) if !bytes.intersects(&CLEAN_TEXT_TIERS[usize::from(tier)]) => {
+                Some(regex)
+            }
+            _ => None,
+        };
+        if let Some(regex) = regex {
             res.stats.regex_confirmations += 1;
             let compiled = &program.regexes[regex as usize];
             let cache = work.regex_cache(regex, &compiled.regex);
@@ -523,13 +532,17 @@ fn run_scanner(
         }
         for i in start as usize..end as usize {
             let m = scanner.direct[i];
-            let (min_len, required) = &scanner.direct_filters[i];
+            let filter = &scanner.direct_filters[i];
             let member = scanner.members[m as usize];
             if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
                 continue;
             }
-            // The operator cannot match this text: too short, or without a byte it needs.
-            if t.len() < *min_len || required.as_ref().is_some_and(|r| !r.intersects(bytes)) {
+            // The operator cannot match this text: too short, or without a
+            // byte it needs; or the Aho-Corasick pass stood for it.
+            if t.len() < filter.min_len
+                || filter.required.as_ref().is_some_and(|r| !r.intersects(bytes))
+                || filter.only_with.as_ref().is_some_and(|r| !r.intersects(bytes))
+            {
                 continue;
             }
             if !takes_key(rs, member.rule, place) {

@@ -23,6 +23,8 @@ use crate::transform::byteset::{ByteSet, commonness, cost};
 
 /// Most literals in one required set; larger sets are dropped (no prefilter).
 const MAX_SET: usize = 64;
+/// The same for clean-text literals (see [`clean_text_literals`]).
+const CLEAN_MAX_SET: usize = 256;
 /// Least selectivity (see `selectivity`) of a literal worth prefiltering on.
 const MIN_SELECTIVITY: u32 = 3;
 
@@ -254,10 +256,9 @@ pub(crate) const CLEAN_TEXT_TIERS: [ByteSet; 3] = {
 /// A text with no byte of that tier can match only if one of the literals
 /// occurs in it (ASCII case ignored); a text with one must run the regex.
 pub(crate) fn clean_text_literals(hir: &Hir) -> Option<(u8, Vec<Vec<u8>>)> {
-    CLEAN_TEXT_TIERS
-        .iter()
-        .enumerate()
-        .find_map(|(tier, excluded)| Some((tier as u8, required_literals(&restrict(hir, excluded))?)))
+    CLEAN_TEXT_TIERS.iter().enumerate().find_map(|(tier, excluded)| {
+        Some((tier as u8, required_literals_within(&restrict(hir, excluded), CLEAN_MAX_SET)?))
+    })
 }
 
 /// `hir` restricted to texts without any byte of `excluded`: it matches
@@ -359,7 +360,13 @@ fn selectivity(literal: &[u8]) -> u32 {
 /// every literal must be selective enough to make a useful prefilter (three
 /// letters, or a rarer pair such as `${` or `<?`).
 pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    let set = info(hir).required?;
+    required_literals_within(hir, MAX_SET)
+}
+
+/// [`required_literals`] with at most `max` literals from a concatenation
+/// (`4 * max` from an alternation).
+fn required_literals_within(hir: &Hir, max: usize) -> Option<Vec<Vec<u8>>> {
+    let set = info(hir, max).required?;
     let weakest = set.iter().map(|l| selectivity(l)).min()?;
     (weakest >= MIN_SELECTIVITY).then_some(set)
 }
@@ -387,7 +394,7 @@ pub(crate) fn complexity(hir: &Hir) -> usize {
 /// Regexes more complex than this run on their own (see [`complexity`]).
 pub(crate) const SET_COMPLEXITY_LIMIT: usize = 200;
 
-fn info(hir: &Hir) -> Info {
+fn info(hir: &Hir, max: usize) -> Info {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Info { exact: Some(vec![Vec::new()]), required: None },
         HirKind::Literal(lit) => {
@@ -398,18 +405,18 @@ fn info(hir: &Hir) -> Info {
             let exact = class_bytes(class).map(|bytes| bytes.into_iter().map(|b| vec![b]).collect::<Vec<_>>());
             Info { required: exact.clone(), exact }
         }
-        HirKind::Capture(cap) => info(&cap.sub),
+        HirKind::Capture(cap) => info(&cap.sub, max),
         HirKind::Repetition(rep) => {
-            let sub = info(&rep.sub);
+            let sub = info(&rep.sub, max);
             // A small bounded repetition (`x{2}`, an optional ` ?`) has an
             // exact set: the union of the sub-set repeated min..=max times.
             let exact = match (rep.max, &sub.exact) {
-                (Some(max), Some(set)) if max <= 4 => {
+                (Some(times), Some(set)) if times <= 4 => {
                     let mut acc = vec![Vec::new()];
                     let mut all: Option<Vec<Vec<u8>>> = (rep.min == 0).then(|| vec![Vec::new()]);
                     let mut ok = true;
-                    for k in 1..=max {
-                        match cross(&acc, set) {
+                    for k in 1..=times {
+                        match cross(&acc, set, max) {
                             Some(next) => acc = next,
                             None => {
                                 ok = false;
@@ -419,7 +426,7 @@ fn info(hir: &Hir) -> Info {
                         if k >= rep.min {
                             all = match all {
                                 None => Some(acc.clone()),
-                                Some(prev) => union([Some(&prev), Some(&acc)].into_iter()),
+                                Some(prev) => union([Some(&prev), Some(&acc)].into_iter(), max),
                             };
                         }
                     }
@@ -431,25 +438,25 @@ fn info(hir: &Hir) -> Info {
             Info { exact, required }
         }
         HirKind::Alternation(alts) => {
-            let infos: Vec<Info> = alts.iter().map(info).collect();
-            let exact = union(infos.iter().map(|i| i.exact.as_ref()));
-            let required = union(infos.iter().map(|i| i.required.as_ref()));
+            let infos: Vec<Info> = alts.iter().map(|a| info(a, max)).collect();
+            let exact = union(infos.iter().map(|i| i.exact.as_ref()), max);
+            let required = union(infos.iter().map(|i| i.required.as_ref()), max);
             Info { exact, required }
         }
         HirKind::Concat(parts) => {
-            let infos: Vec<Info> = parts.iter().map(info).collect();
+            let infos: Vec<Info> = parts.iter().map(|p| info(p, max)).collect();
             let mut best: Option<Vec<Vec<u8>>> = None;
             let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
             let mut whole: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
             for i in &infos {
                 best = better(best, i.required.clone());
                 whole = match (&whole, &i.exact) {
-                    (Some(w), Some(e)) => cross(w, e),
+                    (Some(w), Some(e)) => cross(w, e, max),
                     _ => None,
                 };
                 match &i.exact {
                     Some(e) => {
-                        let next = run.as_ref().and_then(|r| cross(r, e));
+                        let next = run.as_ref().and_then(|r| cross(r, e, max));
                         match next {
                             Some(n) => run = Some(n),
                             None => {
@@ -501,8 +508,8 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
     (out.len() <= 4).then_some(out)
 }
 
-fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
-    if a.len() * b.len() > MAX_SET {
+fn cross(a: &[Vec<u8>], b: &[Vec<u8>], max: usize) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > max {
         return None;
     }
     let mut out = Vec::with_capacity(a.len() * b.len());
@@ -521,11 +528,11 @@ fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-fn union<'a>(sets: impl Iterator<Item = Option<&'a Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
+fn union<'a>(sets: impl Iterator<Item = Option<&'a Vec<Vec<u8>>>>, max: usize) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for s in sets {
         out.extend(s?.iter().cloned());
-        if out.len() > MAX_SET * 4 {
+        if out.len() > max * 4 {
             return None;
         }
     }
@@ -602,11 +609,13 @@ mod tests {
     /// `$VAR` expansions (the shape of CRS's 932 rules): no literal is
     /// required in general, so the regex would run on every value.
     fn evasive() -> String {
+        evasive_list(&["wget", "curl", "ncat", "bash", "perl"])
+    }
+
+    fn evasive_list<S: AsRef<str>>(words: &[S]) -> String {
         let gap = r#"["'\\]*(?:\$\{?[a-z_]{0,8}\}?)?"#;
-        let words: Vec<String> = ["wget", "curl", "ncat", "bash", "perl"]
-            .iter()
-            .map(|w| w.chars().map(String::from).collect::<Vec<_>>().join(gap))
-            .collect();
+        let words: Vec<String> =
+            words.iter().map(|w| w.as_ref().chars().map(String::from).collect::<Vec<_>>().join(gap)).collect();
         format!(r"(?i)\b(?:{})\b", words.join("|"))
     }
 
@@ -624,6 +633,20 @@ mod tests {
         assert_eq!(tier, 0);
         let words: Vec<&[u8]> = lits.iter().map(Vec::as_slice).collect();
         assert_eq!(words, [&b"bash"[..], b"curl", b"ncat", b"perl", b"wget"]);
+        // Command lists run to hundreds of words (CRS 932260 has 455 on clean
+        // texts): up to 1,024 literals are taken.
+        let many: Vec<String> = (0..300u32)
+            .map(|i| {
+                format!(
+                    "{}{}{}sh",
+                    char::from(b'a' + (i / 100) as u8),
+                    char::from(b'a' + (i / 10 % 10) as u8),
+                    char::from(b'a' + (i % 10) as u8)
+                )
+            })
+            .collect();
+        let (_, lits) = clean_text_literals(&compiled(&evasive_list(&many)).hir).expect("literals for 300 words");
+        assert_eq!(lits.len(), 300);
         // A regex that needs a rare byte on every path has none on clean texts.
         assert_eq!(clean_text_literals(&compiled(r"\$\{[a-z]+\}").hir), None);
     }

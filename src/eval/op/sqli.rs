@@ -128,23 +128,31 @@ pub(crate) fn sqli_fingerprint(input: &[u8]) -> Option<Fingerprint> {
 }
 
 /// A sound shortcut for the commonest benign values (`running shoes`, `42`,
-/// `price_asc`, `12.50`, `items.0.sku`): true if `input` is only words of ASCII
-/// letters, digits, `_` and `.` separated by spaces, none of which libinjection
-/// can read as a SQL keyword or the start of a keyword phrase. It then sees only
-/// barewords (`n`) and numbers (`1`) in every context (there are no quotes, so
-/// only the as-is pass runs, and no comment, so no MySQL reparse), folding keeps
-/// those types, and no fingerprint made of `n` and `1` is in its list (the tests
-/// check the list and compare this function with the full algorithm over the
+/// `price_asc`, `12.50`, `items.0.sku`, `2025-08-02`, `/help/articles/5614`,
+/// `https://shop.example/cart`): true if `input` is only words of ASCII
+/// letters, digits, `_` and `.` separated by spaces, `/`, `-` or `:` (no `--`),
+/// none of which libinjection can read as a SQL keyword or the start of a
+/// keyword phrase. It then sees only barewords (`n`), numbers (`1`),
+/// operators (`o`: `/`, `-`, `::`) and colons (`:`) in every context: there
+/// are no quotes, so only the as-is pass runs; no comment (`--`, `/*`, `#`),
+/// so no MySQL reparse; folding only drops or merges tokens, and a merge needs
+/// a keyword phrase, whose words all start with a letter or `_`. No fingerprint
+/// made of `n`, `1`, `o` and `:` is in its list (the tests check the list and
+/// the premises, and compare this function with the full algorithm over the
 /// corpora and random inputs). False means "run the algorithm", never "SQLi".
 ///
 /// A word starting with a letter or `_` is one libinjection word: looked up
 /// whole, and up to each `.` in it (where libinjection splits off a keyword). A
 /// word starting with a digit is a number followed by whatever the number parser
-/// leaves; a `.` must sit between digits (elsewhere it can become a dot token),
-/// and since any word left over starts at a letter or `_`, every such suffix is
-/// checked as a word (more than libinjection reads, never less).
+/// leaves (which may take a `-` after an exponent's `e`, as in `1e-5`); a `.`
+/// must sit between digits (elsewhere it can become a dot token), and since any
+/// word left over starts at a letter or `_`, every such suffix is checked as a
+/// word (more than libinjection reads, never less).
 fn plain_words(input: &[u8]) -> bool {
-    for word in input.split(|&b| b == b' ') {
+    if input.windows(2).any(|w| w == b"--") {
+        return false;
+    }
+    for word in input.split(|&b| matches!(b, b' ' | b'/' | b'-' | b':')) {
         if !word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
             return false;
         }
@@ -1225,12 +1233,27 @@ mod tests {
     /// The plain-words shortcut rests on these facts about libinjection's table.
     #[test]
     fn plain_words_shortcut_premises() {
-        // No fingerprint of barewords and numbers alone is listed.
+        // No fingerprint of barewords, numbers, operators and colons alone is listed.
         for len in 1..=MAX_TOKENS {
-            for bits in 0..1u32 << len {
-                let fp: Vec<u8> = (0..len).map(|i| if bits >> i & 1 == 1 { b'n' } else { b'1' }).collect();
+            for code in 0..4u32.pow(len as u32) {
+                let fp: Vec<u8> = (0..len).map(|i| b"n1o:"[(code / 4u32.pow(i as u32) % 4) as usize]).collect();
                 assert!(!is_blacklisted(&fp), "{:?} is listed", String::from_utf8_lossy(&fp));
             }
+        }
+        // Every word of every keyword phrase starts with a letter or `_`: an
+        // operator or colon token is never merged into a phrase.
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F' && k.word.contains(' ')) {
+            for w in k.word.split(' ') {
+                assert!(w.as_bytes()[0].is_ascii_alphabetic() || w.starts_with('_'), "phrase {:?}", k.word);
+            }
+        }
+        // `:` is the only separator the tokenizer looks up with the byte after
+        // it (the two-byte operators); with a plain byte after it, the result
+        // is an operator or nothing (then a colon).
+        let plain = (b'0'..=b'9').chain(b'a'..=b'z').chain(b'A'..=b'Z').chain(*b"_. /-:");
+        for b in plain {
+            let t = keyword_type(&[b':', b]);
+            assert!(t.is_none() || t == Some(b'o'), "`:{}` is {t:?}", b as char);
         }
         // No keyword starts with a digit (a number's leftover is only looked
         // up from a letter or `_`).
@@ -1245,17 +1268,47 @@ mod tests {
 
     #[test]
     fn plain_words_shortcut() {
-        for plain in
-            ["running shoes", "42", "price_asc", "", "  a  b ", "4f2a9c1e7b", "dark", "12.50", "items.0.sku", "1.2.3"]
-        {
+        for plain in [
+            "running shoes",
+            "42",
+            "price_asc",
+            "",
+            "  a  b ",
+            "4f2a9c1e7b",
+            "dark",
+            "12.50",
+            "items.0.sku",
+            "1.2.3",
+            "x-y",
+            "2025-08-02",
+            "10:30:00",
+            "/help/articles/5614",
+            "https://blog.example.net/settings/profile",
+            "c7df2d26-3fc6-4e8a-9b1c-0d2e",
+            "1e-5",
+            "a::b",
+        ] {
             assert!(plain_words(plain.as_bytes()), "{plain:?}");
             assert!(detect(plain.as_bytes(), Quirks::LIBINJECTION).is_none());
         }
         // Keywords, phrase starts, a keyword after a number, and any other byte
         // all go to the full algorithm.
-        for not_plain in
-            ["1 union select 1", "1union select", "current path", "a or b", "x-y", "it's", "a\tb", "1e5union"]
-        {
+        for not_plain in [
+            "1 union select 1",
+            "1union select",
+            "current path",
+            "a or b",
+            "it's",
+            "a\tb",
+            "1e5union",
+            "1e-union",
+            "/select/x",
+            "a--b",
+            "1-- x",
+            "x/*y",
+            "current/path",
+            "a:=b",
+        ] {
             assert!(!plain_words(not_plain.as_bytes()), "{not_plain:?}");
         }
         assert!(detect_sqli(b"1 union select 1"));
@@ -1405,8 +1458,16 @@ mod tests {
             /// in C's behaviour or the crate's, over words of the keyword
             /// table, phrase words, numbers glued to keywords and random words.
             #[test]
-            fn plain_words_are_never_sqli(words in prop::collection::vec(plain_word(), 0..8)) {
-                let input = words.join(" ").into_bytes();
+            fn plain_words_are_never_sqli(
+                words in prop::collection::vec(
+                    (plain_word(), prop::sample::select(vec![
+                        " ", " ", " ", "/", "-", ":", "::", "--", "/ ", " -", "-:", "e-", "(", ")", "'", "#", "/*", "=",
+                        ",", ";", "@", "|", "\"", "!",
+                    ])),
+                    0..8,
+                )
+            ) {
+                let input: Vec<u8> = words.iter().flat_map(|(w, sep)| [w.as_bytes(), sep.as_bytes()].concat()).collect();
                 if plain_words(&input) {
                     prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTION), None);
                     prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTIONRS), None);

@@ -47,13 +47,19 @@ impl ByteSet {
         }
         // Long texts: one independent store per byte (the loop above carries
         // a load-modify-store of the same few words from byte to byte), then
-        // the 256 flags are packed.
+        // the 256 flags are packed, eight at a time: with each byte 0 or 1,
+        // multiplying by 0x0102040810204080 gathers byte i's flag into bit
+        // 56 + i.
         let mut seen = [0u8; 256];
         for &b in text {
             seen[usize::from(b)] = 1;
         }
         for (w, flags) in words.iter_mut().zip(seen.chunks_exact(64)) {
-            *w = flags.iter().enumerate().fold(0, |acc, (i, &f)| acc | (u64::from(f) << i));
+            *w = flags.chunks_exact(8).enumerate().fold(0, |acc, (i, eight)| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(eight);
+                acc | (u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
+            });
         }
         ByteSet(words)
     }

@@ -23,29 +23,36 @@
 //!   returned unchanged (`false`).
 //! - Both are idempotent; output length <= input length.
 
-use super::common::is_space;
-
-/// Length of the whitespace unit at the start of `s`: 2 for UTF-8 NBSP, 1 for
-/// a whitespace byte, 0 if `s` does not start with whitespace.
-fn space_len(s: &[u8]) -> usize {
-    match s {
-        [0xC2, 0xA0, ..] => 2,
-        [b, ..] if is_space(*b) || *b == 0xA0 => 1,
-        _ => 0,
+/// Whitespace bytes: C's `isspace` set and `A0`.
+const WHITE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xA0);
+        i += 1;
     }
+    table
+};
+
+/// The first whitespace unit of `s`: its start and length (2 for the UTF-8
+/// NBSP `C2 A0`, else 1). A `C2` is not whitespace alone, so it sits in the
+/// run of other bytes before the `A0` it pairs with.
+fn next_space(s: &[u8]) -> Option<(usize, usize)> {
+    let at = s.iter().position(|&b| WHITE[usize::from(b)])?;
+    Some(if s[at] == 0xA0 && at > 0 && s[at - 1] == 0xC2 { (at - 1, 2) } else { (at, 1) })
+}
+
+/// True when `input` has a whitespace byte that is not a space.
+fn has_other_space(input: &[u8]) -> bool {
+    memchr::memchr3(b'\t', b'\n', b'\r', input).is_some() || memchr::memchr3(0x0b, 0x0c, 0xA0, input).is_some()
 }
 
 /// `compress_whitespace`.
 pub(super) fn compress_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
-    // Unchanged unless some whitespace byte is not a space, or two are
+    // Unchanged unless some whitespace byte is not a space, or two spaces are
     // adjacent (`C2 A0` contains `A0`, which is not a space).
-    let mut previous = false;
-    let changes = input.iter().any(|&b| {
-        let space = is_space(b) || b == 0xA0;
-        let change = space && (b != b' ' || previous);
-        previous = space;
-        change
-    });
+    let changes = has_other_space(input) || memchr::memchr_iter(b' ', input).any(|i| input.get(i + 1) == Some(&b' '));
     if !changes {
         return false;
     }
@@ -57,29 +64,26 @@ pub(super) fn compress_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
 pub(super) fn compress(input: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.reserve(input.len());
-    let mut i = 0;
+    let mut rest = input;
+    // The last byte written is the space of a run.
     let mut in_run = false;
-    while let Some(&b) = input.get(i) {
-        match space_len(&input[i..]) {
-            0 => {
-                out.push(b);
-                in_run = false;
-                i += 1;
-            }
-            n => {
-                if !in_run {
-                    out.push(b' ');
-                    in_run = true;
-                }
-                i += n;
-            }
+    while let Some((at, len)) = next_space(rest) {
+        if at > 0 {
+            out.extend_from_slice(&rest[..at]);
+            in_run = false;
         }
+        if !in_run {
+            out.push(b' ');
+            in_run = true;
+        }
+        rest = &rest[at + len..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// `remove_whitespace`.
 pub(super) fn remove_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
-    if !input.iter().any(|&b| is_space(b) || b == 0xA0) {
+    if memchr::memchr(b' ', input).is_none() && !has_other_space(input) {
         return false;
     }
     remove(input, out);
@@ -90,16 +94,12 @@ pub(super) fn remove_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
 pub(super) fn remove(input: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.reserve(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match space_len(&input[i..]) {
-            0 => {
-                out.push(b);
-                i += 1;
-            }
-            n => i += n,
-        }
+    let mut rest = input;
+    while let Some((at, len)) = next_space(rest) {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at + len..];
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]

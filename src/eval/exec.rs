@@ -154,6 +154,10 @@ fn update_exclusions(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch
 /// values (see `Plan::gated`): a rule whose condition fails could not match
 /// whatever its scan found, so it skips the scan's per-value work.
 fn gate_scans(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+    if rs.plan.gated[phase as usize].is_empty() || !has_values_to_scan(req, phase) {
+        // No scan work to save (the body phase of a request without a body).
+        return;
+    }
     for &r in &rs.plan.gated[phase as usize] {
         let rule = &rs.program.rules[r as usize];
         if res.rule_state[r as usize] == UNSEEN
@@ -162,6 +166,15 @@ fn gate_scans(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             res.rule_state[r as usize] = GATED;
         }
     }
+}
+
+/// Whether [`scan_phase`] has a value to scan in `phase`: a scalar of the
+/// phase (the body only when not empty) or a pair not scanned yet.
+fn has_values_to_scan(req: &RequestData, phase: Phase) -> bool {
+    req.fields.pairs.len() > req.scanned_pairs
+        || Source::SCALARS
+            .iter()
+            .any(|&s| s.phase() == phase && req.scalar(s).is_some_and(|v| s != Source::Body || !v.is_empty()))
 }
 
 fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {

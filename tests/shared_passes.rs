@@ -1,6 +1,7 @@
 //! Work is shared: rules that scan the same values with the same transform
 //! pipeline share one pipeline run and one automaton pass per value, so adding
-//! rules to a group adds patterns, not passes.
+//! rules to a group adds patterns, not passes (but for one regex-set pass per
+//! ~500 NFA states of unanchored literal-less regexes).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -256,4 +257,37 @@ fn an_evasion_tolerant_regex_runs_only_on_texts_that_could_hide_a_command() {
     let (ids, quoted) = run(&rules, "a+%22quoted%22+word", "text/plain", "");
     assert!(ids.is_empty());
     assert_eq!(quoted.direct_checks, 1, "{quoted:?}");
+}
+
+/// `n` rules on `args`, each with a literal-less regex of complexity ~40:
+/// unanchored (`[b-d][0-9]{30}[x-z][j-l]{k}[m-n]`: found anywhere) or anchored
+/// at the start of the value.
+fn class_regex_rules(n: usize, anchored: bool) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let anchor = if anchored { "^" } else { "" };
+        let _ = writeln!(
+            text,
+            "rule {} {{ severity critical inspect args match regex `{anchor}[b-d][0-9]{{30}}[x-z][j-l]{{{}}}[m-n]` }}",
+            1000 + i,
+            1 + i
+        );
+    }
+    text
+}
+
+#[test]
+fn unanchored_regex_sets_are_split_so_their_automata_stay_small() {
+    // 40 unanchored regexes of ~35-75 states each would make one lazy DFA
+    // whose states multiply; they are matched in several bounded passes
+    // instead (plus one Aho-Corasick pass for the few short ones that have
+    // literals), and a regex in the last pass still matches.
+    let last = format!("c{}z{}m", "1".repeat(30), "k".repeat(40));
+    let (ids, stats) = run(&class_regex_rules(40, false), &format!("x{last}"), "text/plain", "");
+    assert_eq!(ids, [1039]);
+    assert!(stats.automaton_passes >= 5, "one Aho-Corasick and at least four set passes: {stats:?}");
+    // Anchored regexes cannot multiply the others' states: one set pass.
+    let (ids, stats) = run(&class_regex_rules(40, true), &last, "text/plain", "");
+    assert_eq!(ids, [1039]);
+    assert_eq!(stats.automaton_passes, 2, "one Aho-Corasick and one set pass: {stats:?}");
 }

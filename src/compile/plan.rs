@@ -19,22 +19,26 @@
 //!   strings (verified exactly after the hit), and the required literals of
 //!   regexes, which only make a regex a *candidate*;
 //! - one multi-pattern regex pass (`which_overlapping_matches`) over the
-//!   regexes that have no usable literal;
+//!   regexes that have no usable literal, or a few when their unanchored
+//!   regexes are too many for one lazy DFA (see [`SetChunk`]);
 //! - candidate regexes are confirmed one by one; operators that are not
 //!   pattern matches (`detect_sqli`, numeric comparisons, ...) run directly.
 //!
-//! Adding a rule adds patterns to automata, not passes: cost grows with the
-//! bytes inspected and the number of distinct transformed texts, not with the
-//! number of rules. Sources with the same groups share their scanners.
+//! Adding a rule adds patterns to automata, not passes (but for a set pass
+//! per ~500 NFA states of unanchored literal-less regexes): cost grows with
+//! the bytes inspected and the number of distinct transformed texts, not
+//! with the number of rules. Sources with the same groups share their scanners.
 
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
+use regex_syntax::hir::Hir;
 
 use super::ir::*;
 use super::regex::{
-    CLEAN_TEXT_TIERS, SET_COMPLEXITY_LIMIT, clean_text_literals, compile_set, complexity, required_bytes,
+    CLEAN_TEXT_TIERS, SET_CHUNK_COMPLEXITY, SET_COMPLEXITY_LIMIT, clean_text_literals, compile_set, complexity,
+    required_bytes,
 };
 use crate::request::Source;
 use crate::transform::Transform;
@@ -136,9 +140,8 @@ pub(crate) struct Scanner {
     pub(crate) ac: Option<AhoCorasick>,
     /// Owners of each Aho-Corasick pattern.
     pub(crate) ac_owners: Vec<Vec<AcOwner>>,
-    pub(crate) set: Option<meta::Regex>,
-    /// Member of each pattern of `set`.
-    pub(crate) set_members: Vec<u32>,
+    /// The regex sets for members without literals (see [`SetChunk`]).
+    pub(crate) sets: Vec<SetChunk>,
     /// Members evaluated directly.
     pub(crate) direct: Vec<u32>,
     /// Per direct member (same order): when its operator runs.
@@ -152,17 +155,31 @@ pub(crate) struct Scanner {
     pub(crate) negated: Vec<u32>,
     /// Groups with a member in the Aho-Corasick automaton.
     pub(crate) ac_groups: u64,
-    /// Groups with a member in the regex set.
-    pub(crate) set_groups: u64,
     /// Shortest text the Aho-Corasick patterns can match: shorter texts skip the pass.
     pub(crate) ac_min_len: usize,
-    /// Shortest text any regex of the set can match: shorter texts skip the pass.
-    pub(crate) set_min_len: usize,
     /// Bytes one of which any Aho-Corasick hit needs (both cases of letters):
     /// texts without them skip the pass. None: no filter.
     pub(crate) ac_required: Option<ByteSet>,
-    /// Bytes one of which any match of the regex set needs. None: no filter.
-    pub(crate) set_required: Option<ByteSet>,
+}
+
+/// One regex-set pass of a scanner: literal-less regexes matched together
+/// (`which_overlapping_matches`). A scanner's set regexes are split into
+/// chunks of bounded total [`complexity`]: the lazy DFA of a set grows with
+/// the product of its members' states, and one set of CRS's 25 paranoia-2
+/// SQLi/XSS regexes outgrew any reasonable cache, cleared it on nearly
+/// every value and fell back to the PikeVM (6.2M instructions per benign
+/// request; chunked, ~1M). Each chunk has its own cache and filters.
+#[derive(Debug)]
+pub(crate) struct SetChunk {
+    pub(crate) regex: meta::Regex,
+    /// Member of each pattern of `regex`.
+    pub(crate) members: Vec<u32>,
+    /// Groups with a member in this chunk.
+    pub(crate) groups: u64,
+    /// Shortest text any regex of the chunk can match: shorter texts skip it.
+    pub(crate) min_len: usize,
+    /// Bytes one of which any match of the chunk needs. None: no filter.
+    pub(crate) required: Option<ByteSet>,
 }
 
 /// The rules of one source that share a transform pipeline.
@@ -485,6 +502,40 @@ fn key_filter(program: &Program, r: RuleIdx, source: Source) -> Option<Vec<KeyMa
     Some(keys)
 }
 
+/// Splits a scanner's set regexes (in member order, so a group's regexes
+/// stay together) into chunks whose unanchored regexes total at most
+/// [`SET_CHUNK_COMPLEXITY`], and compiles each. A regex anchored at the
+/// start of the value (`^` without multi-line) is live only while the value
+/// keeps matching it from its first byte, so it cannot multiply the states
+/// of the others the way an unanchored one does (which restarts at every
+/// byte): it does not count.
+fn chunk_sets(hirs: &[&Hir], set_members: &[u32], members: &[Member]) -> Result<Vec<SetChunk>, String> {
+    let weight = |h: &Hir| {
+        if h.properties().look_set_prefix().contains(regex_syntax::hir::Look::Start) { 0 } else { complexity(h) }
+    };
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < hirs.len() {
+        let mut end = start + 1;
+        let mut total = weight(hirs[start]);
+        while end < hirs.len() && total + weight(hirs[end]) <= SET_CHUNK_COMPLEXITY {
+            total += weight(hirs[end]);
+            end += 1;
+        }
+        let part = &hirs[start..end];
+        let chunk_members = set_members[start..end].to_vec();
+        chunks.push(SetChunk {
+            regex: compile_set(part).map_err(|e| format!("regex set: {e}"))?,
+            groups: chunk_members.iter().fold(0, |g, &m| g | 1u64 << members[m as usize].group),
+            members: chunk_members,
+            min_len: part.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0),
+            required: part.iter().map(|h| required_bytes(h)).try_fold(ByteSet::EMPTY, |acc, r| r.map(|r| acc.union(r))),
+        });
+        start = end;
+    }
+    Ok(chunks)
+}
+
 /// A merged scanner for up to 64 groups (`groups[bit]` = the group's rules).
 fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, String> {
     let mut members = Vec::new();
@@ -496,7 +547,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     let mut direct = Vec::new();
     let mut direct_filters = Vec::new();
     let mut negated = Vec::new();
-    let (mut ac_groups, mut set_groups) = (0u64, 0u64);
+    let mut ac_groups = 0u64;
     let mut add_pattern = |pattern: &[u8], owner: AcOwner| {
         let lower = pattern.to_ascii_lowercase();
         match index.get(&lower) {
@@ -580,7 +631,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                     };
                     direct_filters.push(DirectFilter { min_len, required, only_with });
                 }
-                MemberKind::Set => set_groups |= mask,
+                MemberKind::Set => {}
                 MemberKind::Literal | MemberKind::Prefiltered(_) => ac_groups |= mask,
             }
             if scan.negated {
@@ -630,11 +681,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         }
     }
     let ac_required = (!patterns.is_empty()).then_some(ac_required);
-    let set_required =
-        set_hirs.iter().map(|h| required_bytes(h)).try_fold(ByteSet::EMPTY, |acc, r| r.map(|r| acc.union(r)));
-    let set_min_len = set_hirs.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0);
-    let set =
-        if set_hirs.is_empty() { None } else { Some(compile_set(&set_hirs).map_err(|e| format!("regex set: {e}"))?) };
+    let sets = chunk_sets(&set_hirs, &set_members, &members)?;
     let mut direct_ranges: Vec<(u8, u32, u32)> = Vec::new();
     for (i, &m) in direct.iter().enumerate() {
         let bit = members[m as usize].group;
@@ -647,17 +694,13 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         members,
         ac,
         ac_owners: owners,
-        set,
-        set_members,
+        sets,
         direct_ranges,
         direct,
         direct_filters,
         negated,
         ac_groups,
-        set_groups,
         ac_min_len,
-        set_min_len,
         ac_required,
-        set_required,
     })
 }

@@ -394,6 +394,13 @@ pub(crate) fn complexity(hir: &Hir) -> usize {
 /// Regexes more complex than this run on their own (see [`complexity`]).
 pub(crate) const SET_COMPLEXITY_LIMIT: usize = 200;
 
+/// Most total [`complexity`] of the unanchored regexes matched in one set
+/// pass (see `plan::SetChunk`). Measured 2026-12-07 (callgrind, steady state,
+/// CRS v4 paranoia 2, 300 benign-api requests): 1,000 still thrashed the
+/// 4 MiB lazy-DFA cache (2.54M instructions per request); 300 and 500 both
+/// ~1.06M; CRS's paranoia-1 sets (<= 472) are one pass each.
+pub(crate) const SET_CHUNK_COMPLEXITY: usize = 500;
+
 fn info(hir: &Hir, max: usize) -> Info {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Info { exact: Some(vec![Vec::new()]), required: None },

@@ -494,25 +494,24 @@ fn run_scanner(
             }
         }
     }
-    if let Some(set) = scanner
-        .set
-        .as_ref()
-        .filter(|_| mask & scanner.set_groups != 0 && t.len() >= scanner.set_min_len && can_hit(&scanner.set_required))
-    {
+    for (c, chunk) in scanner.sets.iter().enumerate() {
+        if mask & chunk.groups == 0 || t.len() < chunk.min_len || !can_hit(&chunk.required) {
+            continue;
+        }
         res.stats.automaton_passes += 1;
-        let cache = work.set_caches[id].get_or_insert_with(|| set.create_cache());
+        let cache = work.set_caches[id][c].get_or_insert_with(|| chunk.regex.create_cache());
         // Taken out and put back so that `work.hit` can borrow `work`;
         // an empty pattern set allocates nothing.
-        let mut patset = std::mem::replace(&mut work.patsets[id], PatternSet::new(0));
+        let mut patset = std::mem::replace(&mut work.patsets[id][c], PatternSet::new(0));
         patset.clear();
-        set.which_overlapping_matches_with(cache, &Input::new(t), &mut patset);
+        chunk.regex.which_overlapping_matches_with(cache, &Input::new(t), &mut patset);
         for pid in patset.iter() {
-            let member = scanner.set_members[pid.as_usize()];
+            let member = chunk.members[pid.as_usize()];
             if active(&scanner.members[member as usize]) {
                 work.hit(member, UNKNOWN, 0);
             }
         }
-        work.patsets[id] = patset;
+        work.patsets[id][c] = patset;
     }
     let mut i = 0;
     while i < work.candidates.len() {

@@ -140,10 +140,10 @@ impl Classes {
 pub(crate) struct Work {
     /// One cache per compiled regex, made on first use.
     pub(crate) regex_caches: Vec<Option<meta::Cache>>,
-    /// One cache per scanner's regex set, made on first use.
-    pub(crate) set_caches: Vec<Option<meta::Cache>>,
-    /// One pattern set per scanner (sized to its regex set).
-    pub(crate) patsets: Vec<PatternSet>,
+    /// Per scanner, one cache per regex-set chunk, made on first use.
+    pub(crate) set_caches: Vec<Vec<Option<meta::Cache>>>,
+    /// Per scanner, one pattern set per regex-set chunk (sized to it).
+    pub(crate) patsets: Vec<Vec<PatternSet>>,
     /// Per scanner member: (start, end) of its hit on the current value,
     /// (UNKNOWN, 0) when hit at an unknown place, NOT_HIT otherwise.
     pub(crate) hit: Vec<(u32, u32)>,
@@ -206,10 +206,10 @@ impl Scratch {
         w.regex_caches.clear();
         w.regex_caches.resize_with(rs.program.regexes.len(), || None);
         w.set_caches.clear();
-        w.set_caches.resize_with(rs.plan.scanners.len(), || None);
         w.patsets.clear();
         for s in &rs.plan.scanners {
-            w.patsets.push(PatternSet::new(s.set.as_ref().map_or(0, |r| r.pattern_len())));
+            w.set_caches.push(s.sets.iter().map(|_| None).collect());
+            w.patsets.push(s.sets.iter().map(|c| PatternSet::new(c.regex.pattern_len())).collect());
         }
         w.hit.clear();
         w.hit.resize(rs.plan.max_members, NOT_HIT);

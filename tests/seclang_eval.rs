@@ -316,3 +316,22 @@ fn a_config_file_loads_seclang_relative_to_itself() {
     assert!(run(&rs, &get("/?q=a%20BADWORD")).1.is_blocked());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn tx_regex_targets_see_static_and_run_time_names() {
+    // `TX:/^pc_/` reads the names set at compile time (tx.pc_a, tx.pc_b;
+    // tx.other is left out) and those made from request data (tx.pc_<arg name>).
+    let rs = ruleset(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.pc_a=1,setvar:tx.pc_b=1,setvar:tx.other=1"
+SecRule ARGS_NAMES "@rx ^" "id:2,phase:2,pass,nolog,setvar:tx.pc_%{MATCHED_VAR}=1"
+SecRule &TX:/^pc_/ "@eq 2" "id:3,phase:2,pass,log"
+SecRule &TX:/^pc_/ "@eq 4" "id:4,phase:2,pass,log"
+SecRule TX:/^pc_/ "@streq 1" "id:5,phase:2,pass,log,setvar:tx.seen=+1"
+SecRule TX:seen "@eq 4" "id:6,phase:2,pass,log"
+SecRule TX:/^other$/ "@eq 1" "id:7,phase:2,pass,log"
+"#,
+    );
+    assert_eq!(ids(&rs, &get("/")), [3, 5, 7]);
+    assert_eq!(ids(&rs, &get("/?x=1&y=2")), [4, 5, 6, 7], "rule 2 matches but does not log");
+}

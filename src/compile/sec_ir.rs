@@ -318,6 +318,9 @@ pub(crate) struct Target {
     pub(crate) prefiltered: bool,
     /// `TX:name` with a name known at compile time: its slot.
     pub(crate) tx_slot: Option<u32>,
+    /// `TX:/regex/`: the compile-time slots whose names the regex matches
+    /// (names made at run time are matched then).
+    pub(crate) tx_regex_slots: Box<[u32]>,
 }
 
 /// Values left out of a link's targets.

@@ -356,6 +356,7 @@ impl<'a> SecLowerer<'a> {
         }
         let entries = self.collect(directives);
         self.finish(entries);
+        self.match_tx_regex_targets();
         let mut sec = self.sec;
         for (index, n) in self.said.values() {
             if *n > 1 {
@@ -364,6 +365,22 @@ impl<'a> SecLowerer<'a> {
         }
         sec.warnings = self.warnings;
         (sec, self.errors)
+    }
+
+    /// Resolves each `TX:/regex/` target against the TX names known at
+    /// compile time (all of them are by now), so that a request matches the
+    /// regex only against the names it makes at run time: CRS 920450 reads
+    /// `TX:/^header_name_920450_/` on every request, among ~200 static names.
+    fn match_tx_regex_targets(&mut self) {
+        let names = &self.sec.tx_names;
+        let regexes = &self.program.regexes;
+        for target in self.sec.rules.iter_mut().flat_map(|r| r.links.iter_mut()).flat_map(|l| l.targets.iter_mut()) {
+            if let (Var::Tx, Sel::Regex(r)) = (&target.var, &target.sel) {
+                target.tx_regex_slots = (0..names.len() as u32)
+                    .filter(|&s| regexes.get(*r as usize).is_some_and(|c| c.is_match(&names[s as usize])))
+                    .collect();
+            }
+        }
     }
 
     /// Applies configuration directives and collects rules and markers in order.
@@ -686,7 +703,14 @@ impl<'a> SecLowerer<'a> {
                 (Var::Tx, Sel::Key(k)) => Some(self.tx_slot(k)),
                 _ => None,
             };
-            targets.push(Target { var, sel, count: v.count, prefiltered: false, tx_slot });
+            targets.push(Target {
+                var,
+                sel,
+                count: v.count,
+                prefiltered: false,
+                tx_slot,
+                tx_regex_slots: Box::default(),
+            });
         }
     }
 

@@ -604,11 +604,16 @@ fn snapshot(env: &Env<'_>, target: &Target, res: &Results, snap: &mut Vec<u8>, i
             }
             sel => {
                 let regexes = &env.rs.program.regexes;
-                for (s, &v) in tx.slots.iter().enumerate() {
-                    let name = &env.sec.tx_names[s];
-                    if v != TxVal::Unset && sel_matches(sel, name, regexes) {
-                        push(snap, name, &|out| tx.write(v, out));
+                let mut static_slot = |s: usize| {
+                    let v = tx.slots[s];
+                    if v != TxVal::Unset {
+                        push(snap, &env.sec.tx_names[s], &|out| tx.write(v, out));
                     }
+                };
+                match sel {
+                    // The static names the regex matches are known.
+                    Sel::Regex(_) => target.tx_regex_slots.iter().for_each(|&s| static_slot(s as usize)),
+                    _ => (0..tx.slots.len()).for_each(&mut static_slot),
                 }
                 for &(ns, ne, v) in &tx.dynamic {
                     let name = &tx.arena[ns as usize..ne as usize];

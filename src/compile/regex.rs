@@ -41,6 +41,11 @@ pub(crate) struct CompiledRegex {
     /// ignoring ASCII case (`(?i)^x-`, a common key selector): a prefix test
     /// answers `is_match` without running the regex.
     pub(crate) prefix: Option<Box<[u8]>>,
+    /// Every text matches, the match spans all of it, and there is no capture
+    /// group but the whole match: `^.*$` with `.` matching every byte
+    /// (SecLang's DOTALL), which CRS 920450 and 920451 use to capture each
+    /// header name. No search is needed to find the match.
+    pub(crate) whole: bool,
 }
 
 impl CompiledRegex {
@@ -51,6 +56,37 @@ impl CompiledRegex {
             None => self.regex.is_match(text),
         }
     }
+}
+
+/// See [`CompiledRegex::whole`]: an optional start anchor, a greedy `*` of
+/// the class of all 256 bytes, an optional end anchor. Leftmost-first, the
+/// match starts at 0 (where `^`, with or without multi-line, holds) and the
+/// star takes every byte, after which `$` holds at the end.
+fn matches_whole(hir: &Hir) -> bool {
+    use regex_syntax::hir::Look;
+    let mut parts: &[Hir] = match hir.kind() {
+        HirKind::Concat(parts) => parts,
+        _ => std::slice::from_ref(hir),
+    };
+    if let Some((first, rest)) = parts.split_first()
+        && matches!(first.kind(), HirKind::Look(Look::Start | Look::StartLF))
+    {
+        parts = rest;
+    }
+    if let Some((last, rest)) = parts.split_last()
+        && matches!(last.kind(), HirKind::Look(Look::End | Look::EndLF))
+    {
+        parts = rest;
+    }
+    let [star] = parts else { return false };
+    let HirKind::Repetition(rep) = star.kind() else { return false };
+    let every_byte = match rep.sub.kind() {
+        HirKind::Class(Class::Bytes(c)) => {
+            c.ranges().iter().map(|r| usize::from(r.end() - r.start()) + 1).sum::<usize>() == 256
+        }
+        _ => false,
+    };
+    rep.min == 0 && rep.max.is_none() && rep.greedy && every_byte
 }
 
 /// The prefix of a regex that is a start anchor followed by letters in both
@@ -135,7 +171,8 @@ pub(crate) fn compile_with(
     })?;
     let literals = required_literals(&hir);
     let prefix = case_insensitive_prefix(&hir);
-    Ok(CompiledRegex { regex, hir, literals, prefix })
+    let whole = matches_whole(&hir);
+    Ok(CompiledRegex { regex, hir, literals, prefix, whole })
 }
 
 /// Parses and translates a pattern, mapping errors into the file.
@@ -629,6 +666,37 @@ mod tests {
     fn compiled(pattern: &str) -> CompiledRegex {
         let src = SourceFile::new("t", pattern);
         compile(pattern, &src, Span::new(0, pattern.len()), false).unwrap()
+    }
+
+    fn seclang(pattern: &str) -> CompiledRegex {
+        let src = SourceFile::new("t", pattern);
+        let flags = Flags { dot_all: true, multi_line: true, ..Flags::default() };
+        compile_with(pattern, &src, Span::new(0, pattern.len()), flags).unwrap()
+    }
+
+    #[test]
+    fn regexes_that_match_every_text_whole_are_recognised() {
+        for p in ["^.*$", ".*", "^.*", ".*$", "(?s-u)^.*$", r"^[\x00-\xff]*$"] {
+            assert!(seclang(p).whole, "{p}");
+        }
+        // `.` without DOTALL stops at a line break; a group is a capture to
+        // fill; `+`, a lazy star or anything else can fail or match less.
+        for p in [r"^(?-s:.)*$", "^(.*)$", "^.+$", "^.*?$", "^.*x$", r"\b.*", "^a*$", "(?u:.)*"] {
+            assert!(!seclang(p).whole, "{p}");
+        }
+        assert!(!compiled("^.*$").whole, "the rule language's `.` leaves out line breaks");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_whole_match_regex_matches_every_text_whole(text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            for p in ["^.*$", ".*", "^.*", ".*$"] {
+                let c = seclang(p);
+                proptest::prop_assert!(c.whole);
+                let m = c.regex.find(&text[..]).map(|m| (m.start(), m.end()));
+                proptest::prop_assert_eq!(m, Some((0, text.len())), "{}", p);
+            }
+        }
     }
 
     #[test]

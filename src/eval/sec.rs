@@ -950,6 +950,11 @@ fn op_match(
             let op = &program.ops[*op as usize];
             if link.capture {
                 match op {
+                    OpIr::Regex(id) if program.regexes[*id as usize].whole => {
+                        let v = res.sec.tx.value_of(t);
+                        res.sec.tx.set(TxSlot::Static(0), v);
+                        return true;
+                    }
                     OpIr::Regex(id) => {
                         let compiled = &program.regexes[*id as usize];
                         let Some(slot) = caps.get_mut(*id as usize) else { return false };

@@ -49,6 +49,7 @@ pub(crate) fn xss_possible(value: &[u8]) -> bool {
 pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) -> Option<(usize, usize)> {
     let whole = Some((0, value.len()));
     match op {
+        OpIr::Regex(id) if program.regexes[*id as usize].whole => whole,
         OpIr::Regex(id) => {
             let compiled = &program.regexes[*id as usize];
             let cache = work.regex_cache(*id, &compiled.regex);

@@ -10,6 +10,7 @@
 //! passes. See [`crate::eval`]'s `sec` module for how the two meet at run time.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::config::Mode;
@@ -28,7 +29,11 @@ pub(crate) struct SecProgram {
     /// TX variable names known at compile time (lowercase): slot `i` of the
     /// per-transaction TX store.
     pub(crate) tx_names: Vec<Box<[u8]>>,
-    pub(crate) tx_index: HashMap<Box<[u8]>, u32>,
+    /// Slot of each name. Looked up per request for names made at run time
+    /// (`setvar:tx.header_name_920450_%{tx.0}`); the table is fixed when
+    /// the rules compile, so a fast hash without per-process keys is safe
+    /// (requests choose keys to look up, not what the table holds).
+    pub(crate) tx_index: HashMap<Box<[u8]>, u32, BuildHasherDefault<Fnv1a>>,
     /// `SecRuleEngine`, when a file sets it.
     pub(crate) engine: Option<Mode>,
     /// `SecRequestBodyAccess Off` turns body inspection off.
@@ -438,4 +443,45 @@ pub(crate) enum BodyProcessor {
     Json,
     Xml,
     Multipart,
+}
+
+/// 64-bit FNV-1a, for [`SecProgram::tx_index`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::Hasher;
+
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_published_vectors() {
+        let hash = |b: &[u8]| {
+            let mut h = Fnv1a::default();
+            h.write(b);
+            h.finish()
+        };
+        assert_eq!(hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 }

@@ -510,16 +510,23 @@ fn key_filter(program: &Program, r: RuleIdx, source: Source) -> Option<Vec<KeyMa
 /// of the others the way an unanchored one does (which restarts at every
 /// byte): it does not count.
 fn chunk_sets(hirs: &[&Hir], set_members: &[u32], members: &[Member]) -> Result<Vec<SetChunk>, String> {
-    let weight = |h: &Hir| {
-        if h.properties().look_set_prefix().contains(regex_syntax::hir::Look::Start) { 0 } else { complexity(h) }
-    };
+    let weights: Vec<usize> =
+        hirs.iter()
+            .map(|h| {
+                if h.properties().look_set_prefix().contains(regex_syntax::hir::Look::Start) {
+                    0
+                } else {
+                    complexity(h)
+                }
+            })
+            .collect();
     let mut chunks = Vec::new();
     let mut start = 0;
     while start < hirs.len() {
         let mut end = start + 1;
-        let mut total = weight(hirs[start]);
-        while end < hirs.len() && total + weight(hirs[end]) <= SET_CHUNK_COMPLEXITY {
-            total += weight(hirs[end]);
+        let mut total = weights[start];
+        while end < hirs.len() && total + weights[end] <= SET_CHUNK_COMPLEXITY {
+            total += weights[end];
             end += 1;
         }
         let part = &hirs[start..end];

@@ -335,3 +335,64 @@ SecRule TX:/^other$/ "@eq 1" "id:7,phase:2,pass,log"
     assert_eq!(ids(&rs, &get("/")), [3, 5, 7]);
     assert_eq!(ids(&rs, &get("/?x=1&y=2")), [4, 5, 6, 7], "rule 2 matches but does not log");
 }
+
+/// Evaluates both phases; returns the matched ids and the work counters.
+fn run_stats(rs: &Arc<Ruleset>, r: &Req<'_>) -> (Vec<u32>, rampart::Stats) {
+    let mut scratch = rs.create_scratch();
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_client("10.0.0.1");
+    tx.set_request(r.method, r.uri, "HTTP/1.1");
+    for (n, v) in r.headers {
+        tx.add_header(n, v);
+    }
+    tx.evaluate(Phase::RequestHeaders, &mut scratch);
+    tx.append_body(r.body);
+    tx.evaluate(Phase::RequestBody, &mut scratch);
+    (tx.matches().map(|m| m.id()).collect(), tx.stats())
+}
+
+#[test]
+fn the_walk_tests_only_the_values_the_scan_matched() {
+    // Rule 1 adds one per matching value; rule 2 checks that both counted.
+    let rs = ruleset(
+        r#"
+SecRule ARGS "@rx (?i)union\s+select" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni,setvar:tx.n=+1"
+SecRule TX:n "@eq 2" "id:2,phase:2,pass,log"
+"#,
+    );
+    let args = |n: usize, hits: &[usize]| {
+        let list: Vec<String> = (0..n)
+            .map(|i| {
+                if hits.contains(&i) { format!("a{i}=1%20UNION%20SELECT%20x") } else { format!("a{i}=plain+text+{i}") }
+            })
+            .collect();
+        format!("/?{}", list.join("&"))
+    };
+    let uri = args(40, &[10, 30]);
+    let (m, stats) = run_stats(&rs, &get(&uri));
+    assert_eq!(m, [1, 2], "both matching values count");
+    assert_eq!(stats.sec_values_tested, 2, "only the two flagged values are tested again");
+
+    // Past the first 64 pairs the scan keeps no record: those are tested.
+    let uri = args(80, &[5, 70]);
+    let (m, stats) = run_stats(&rs, &get(&uri));
+    assert_eq!(m, [1, 2]);
+    assert!(
+        (2 + 15..=2 + 17).contains(&stats.sec_values_tested),
+        "the flagged value below 64 and the ~16 args past it: {}",
+        stats.sec_values_tested
+    );
+
+    // multiMatch: a value matching only before decoding and one only after.
+    let rs = ruleset(
+        r#"
+SecRule ARGS "@rx ^a%41$" "id:3,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUni,setvar:tx.n=+1"
+SecRule TX:n "@eq 2" "id:4,phase:2,pass,log"
+"#,
+    );
+    // `x=a%2541` arrives as `a%41`, matching raw; `y=a%252541` arrives as
+    // `a%2541`, which decodes to `a%41`.
+    let (m, stats) = run_stats(&rs, &get("/?p=1&x=a%2541&q=2&y=a%252541&r=3"));
+    assert_eq!(m, [3, 4]);
+    assert_eq!(stats.sec_values_tested, 2);
+}

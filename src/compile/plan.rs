@@ -263,6 +263,10 @@ pub(crate) struct Plan {
     pub(crate) max_depth: usize,
     /// The most merged scanners of one source.
     pub(crate) max_chunks: usize,
+    /// Per rule: the scan goes on confirming the rule after its first hit
+    /// and records each matching pair (`Results::pair_hits`), so that the
+    /// SecLang walk tests only those (the IR rules of SecLang rules).
+    pub(crate) tracks_pairs: Vec<bool>,
     /// Common header names whose scan finds nothing (see
     /// `eval::exec::clean_header_names`): their scan is skipped.
     pub(crate) clean_header_names: HeaderNames,
@@ -288,6 +292,8 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
     }
+    plan.tracks_pairs =
+        program.rules.iter().map(|r| matches!(r.kind, RuleKind::SecLang(_) | RuleKind::SecPrefilter)).collect();
     plan.key_checked = program
         .rules
         .iter()

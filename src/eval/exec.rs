@@ -2,7 +2,9 @@
 
 use regex_automata::{Input, PatternSet};
 
-use super::results::{GATED, HIT, Hit, MATCHED, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN};
+use super::results::{
+    GATED, HIT, Hit, MATCHED, PAIR_BITS, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN,
+};
 pub(crate) use super::scratch::Out;
 use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
@@ -186,12 +188,15 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             if s == Source::Body && v.is_empty() {
                 continue;
             }
-            scan_value(rs, res, scratch, s, ByteRange::EMPTY, b"", v, phase);
+            let place = Place { source: s, key_range: ByteRange::EMPTY, key: b"", pair: NO_PAIR, phase };
+            scan_value(rs, res, scratch, &place, v);
         }
     }
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
-    for pair in &req.fields.pairs[req.scanned_pairs.min(req.fields.pairs.len())..] {
+    let first = req.scanned_pairs.min(req.fields.pairs.len());
+    for (i, pair) in req.fields.pairs[first..].iter().enumerate() {
+        let index = (first + i) as u32;
         let name_source = Source::of_pair(pair.origin, true);
         if name_source.phase() > phase {
             continue;
@@ -200,11 +205,13 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
         // A common header name no rule can match is not scanned.
         let clean = name_source == Source::HeaderName && rs.plan.clean_header_names.contains(key);
         if !clean && !rs.plan.sources[name_source.index()].trie.is_empty() {
-            scan_value(rs, res, scratch, name_source, pair.name, key, key, phase);
+            let place = Place { source: name_source, key_range: pair.name, key, pair: index, phase };
+            scan_value(rs, res, scratch, &place, key);
         }
         let value_source = Source::of_pair(pair.origin, false);
         if !rs.plan.sources[value_source.index()].trie.is_empty() {
-            scan_value(rs, res, scratch, value_source, pair.name, key, req.fields.get(pair.value), phase);
+            let place = Place { source: value_source, key_range: pair.name, key, pair: index, phase };
+            scan_value(rs, res, scratch, &place, req.fields.get(pair.value));
         }
     }
 }
@@ -282,16 +289,14 @@ pub(crate) fn clean_header_names(rs: &Ruleset) -> Vec<Box<[u8]>> {
     for name in COMMON_HEADER_NAMES {
         for spelling in [name.as_bytes().to_vec(), name.to_ascii_lowercase().into_bytes()] {
             res.clear(rs);
-            scan_value(
-                rs,
-                &mut res,
-                &mut scratch,
+            let place = Place {
                 source,
-                ByteRange::EMPTY,
-                &spelling,
-                &spelling,
-                Phase::RequestHeaders,
-            );
+                key_range: ByteRange::EMPTY,
+                key: &spelling,
+                pair: NO_PAIR,
+                phase: Phase::RequestHeaders,
+            };
+            scan_value(rs, &mut res, &mut scratch, &place, &spelling);
             if res.hits.is_empty() && !clean.iter().any(|c| **c == *spelling) {
                 clean.push(spelling.into());
             }
@@ -306,24 +311,21 @@ struct Place<'a> {
     source: Source,
     key_range: ByteRange,
     key: &'a [u8],
+    /// The index of the value's pair in the request's fields, [`NO_PAIR`]
+    /// for a scalar.
+    pair: u32,
     phase: Phase,
 }
+
+/// [`Place::pair`] of a scalar value.
+const NO_PAIR: u32 = u32::MAX;
 
 /// Runs every group of `source` over `value`: walks the source's pipeline
 /// trie (pipelines sharing a prefix share its transform runs), collects the
 /// distinct transformed texts with the mask of groups each stands for, then
 /// runs the source's merged scanners once per distinct text.
-#[allow(clippy::too_many_arguments)]
-fn scan_value(
-    rs: &Ruleset,
-    res: &mut Results,
-    scratch: &mut Scratch,
-    source: Source,
-    key_range: ByteRange,
-    key: &[u8],
-    value: &[u8],
-    phase: Phase,
-) {
+fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Place<'_>, value: &[u8]) {
+    let Place { source, key, .. } = *place;
     let sp = &rs.plan.sources[source.index()];
     if sp.trie.is_empty() {
         return;
@@ -411,7 +413,6 @@ fn scan_value(
             classes.add(c, usize::from(chunk), groups);
         }
     }
-    let place = Place { source, key_range, key, phase };
     work.ac_passes.clear();
     work.ac_matches.clear();
     for c in 0..classes.len() {
@@ -434,7 +435,7 @@ fn scan_value(
                     })
                     .map(|(_, _, range)| range.clone());
                 let ac = AcPass { class: c as u32, chunk: k as u32, twin };
-                run_scanner(rs, id as usize, scanner, t, &bytes, mask, ac, work, res, &place);
+                run_scanner(rs, id as usize, scanner, t, &bytes, mask, ac, work, res, place);
             }
         }
     }
@@ -518,7 +519,7 @@ fn run_scanner(
         let m = work.candidates[i];
         i += 1;
         let member = scanner.members[m as usize];
-        if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+        if !member.negated && !open(rs, res, member.rule, place) {
             continue;
         }
         let regex = match member.kind {
@@ -546,7 +547,7 @@ fn run_scanner(
             let m = scanner.direct[i];
             let filter = &scanner.direct_filters[i];
             let member = scanner.members[m as usize];
-            if !member.negated && res.rule_state[member.rule as usize] != UNSEEN {
+            if !member.negated && !open(rs, res, member.rule, place) {
                 continue;
             }
             // The operator cannot match this text: too short, or without a
@@ -571,7 +572,14 @@ fn run_scanner(
         let m = work.touched[i];
         i += 1;
         let member = scanner.members[m as usize];
-        if member.negated || res.rule_state[member.rule as usize] != UNSEEN {
+        if member.negated {
+            continue;
+        }
+        if res.rule_state[member.rule as usize] != UNSEEN {
+            // Decided: only the pair is recorded, where does not matter.
+            if open(rs, res, member.rule, place) {
+                record_hit(rs, res, member.rule, place, t, 0, 0);
+            }
             continue;
         }
         let (mut start, mut end) = work.hit[m as usize];
@@ -651,8 +659,23 @@ fn takes_key(rs: &Ruleset, rule: RuleIdx, place: &Place<'_>) -> bool {
             .is_none_or(|s| s.accepts(place.source, place.key, &rs.program.regexes))
 }
 
+/// Whether the scan still has something to learn about `rule` on this value:
+/// the rule has no hit yet, or the rule's matching pairs are recorded and
+/// this pair's is not known yet.
+fn open(rs: &Ruleset, res: &Results, rule: RuleIdx, place: &Place<'_>) -> bool {
+    res.rule_state[rule as usize] == UNSEEN
+        || (place.pair < PAIR_BITS
+            && rs.plan.tracks_pairs[rule as usize]
+            && res.pair_hits[rule as usize] & (1 << place.pair) == 0)
+}
+
+/// A value matched `rule`'s scan at [start, end) of its text `t`: the rule's
+/// first hit is recorded with a snippet; with later ones only the pair, for
+/// rules whose pairs are tracked.
 fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
-    if res.rule_state[rule as usize] != UNSEEN {
+    let seen = res.rule_state[rule as usize] != UNSEEN;
+    let track = place.pair < PAIR_BITS && rs.plan.tracks_pairs[rule as usize];
+    if seen && !track {
         return;
     }
     let regexes = &rs.program.regexes;
@@ -666,6 +689,12 @@ fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>,
         if active && target.sources.contains(place.source) && target.accepts_key(place.key, regexes) {
             return;
         }
+    }
+    if track {
+        res.pair_hits[rule as usize] |= 1 << place.pair;
+    }
+    if seen {
+        return;
     }
     res.rule_state[rule as usize] = HIT;
     let start = start.min(t.len());

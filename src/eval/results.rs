@@ -8,6 +8,10 @@ use crate::compile::ir::RuleIdx;
 use crate::dsl::ast::Severity;
 use crate::request::{ByteRange, Source};
 
+/// The pairs whose scan results [`Results::pair_hits`] records: the first 64
+/// of a request (those past it are tested by the SecLang walk as if flagged).
+pub(crate) const PAIR_BITS: u32 = 64;
+
 /// Rule states in [`Results::rule_state`].
 pub(crate) const UNSEEN: u8 = 0;
 pub(crate) const HIT: u8 = 1;
@@ -38,6 +42,8 @@ pub struct Stats {
     pub transform_steps: u64,
     /// Literal occurrences the Aho-Corasick passes reported.
     pub literal_hits: u64,
+    /// Values the SecLang walk tested (transforms and operator).
+    pub sec_values_tested: u64,
 }
 
 /// Where bytes sit in a [`StableText`].
@@ -118,6 +124,10 @@ pub(crate) struct Hit {
 #[derive(Debug, Default)]
 pub(crate) struct Results {
     pub(crate) rule_state: Vec<u8>,
+    /// Per rule the scan tracks (`Plan::tracks_pairs`): bit `i` set when
+    /// pair `i` of the request (`i` < [`PAIR_BITS`]) matched the rule's scan.
+    /// Empty without SecLang rules.
+    pub(crate) pair_hits: Vec<u64>,
     pub(crate) hits: Vec<Hit>,
     /// Indices into `hits` of matched rules, in decision order.
     pub(crate) matched: Vec<u32>,
@@ -144,6 +154,10 @@ impl Results {
     pub(crate) fn clear(&mut self, rs: &Ruleset) {
         self.rule_state.clear();
         self.rule_state.resize(rs.program.rules.len(), UNSEEN);
+        self.pair_hits.clear();
+        if rs.program.sec.is_some() {
+            self.pair_hits.resize(rs.program.rules.len(), 0);
+        }
         self.hits.clear();
         self.matched.clear();
         self.text.clear();

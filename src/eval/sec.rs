@@ -13,7 +13,9 @@
 //!   cannot match (only targets the scan does not cover, such as `TX` or
 //!   `&ARGS`, are evaluated directly);
 //! - any other rule is evaluated exactly: every value of every target (with
-//!   exclusions, including those `ctl:ruleRemoveTargetById` added), the
+//!   exclusions, including those `ctl:ruleRemoveTargetById` added; of the
+//!   first link's prefiltered targets, only values of the pairs the scan
+//!   found matching, see below), the
 //!   link's transformations (each changed step too with `multiMatch`), the
 //!   operator, captures into TX:0-9, `MATCHED_VAR(S)` and the link's
 //!   `setvar`s per matching value, then the next link of the chain;
@@ -21,6 +23,13 @@
 //!   match is recorded if the rule logs, the disruptive action runs (deny
 //!   stops the phase in block mode; in detect mode evaluation goes on, as
 //!   ModSecurity's DetectionOnly does), and `skipAfter`/`skip` jump ahead.
+//!
+//! The scan does not stop at a SecLang rule's first hit: it goes on confirming
+//! the rule on later values and records, per rule, a bit for each of the
+//! request's first 64 pairs whose name or value matched
+//! (`Results::pair_hits`). A prefiltered target's value whose pair bit is
+//! clear cannot match, so the walk does not test it again: the cost of a rule
+//! that hits follows the values that match, not every value of its targets.
 //!
 //! The hit check costs a load per rule, so a clean request walks the ~200
 //! rules of CRS at paranoia level 1 in little more than the rules that test TX
@@ -42,7 +51,7 @@ use regex_automata::util::captures::Captures;
 use super::Phase;
 use super::exec::run_pipeline;
 use super::op;
-use super::results::{HIT, Hit, Results, SNIPPET_MAX};
+use super::results::{HIT, Hit, PAIR_BITS, Results, SNIPPET_MAX};
 use super::scratch::Scratch;
 use crate::compile::ir::{OpIr, atoi};
 use crate::compile::sec_ir::*;
@@ -401,7 +410,7 @@ fn eval_rule(env: &Env<'_>, ri: u32, rule: &SecRule, res: &mut Results, sx: &mut
     if !hit
         && VERIFY.load(Ordering::Relaxed)
         && let Some(first) = rule.links.first()
-        && eval_link(env, ri, rule, first, Which::Prefiltered, res, sx)
+        && eval_link(env, ri, rule, first, Which::Prefiltered, None, res, sx)
     {
         MISSES.fetch_add(1, Ordering::Relaxed);
         eprintln!("prefilter miss: rule {} in phase {}", rule.id, env.phase.name());
@@ -410,9 +419,16 @@ fn eval_rule(env: &Env<'_>, ri: u32, rule: &SecRule, res: &mut Results, sx: &mut
         res.sec.matched.clear();
         return false;
     }
+    // The pairs whose values matched the first link's scan: the others need
+    // no test.
+    let flagged = (hit && rule.prefiltered).then(|| {
+        let bits = &res.pair_hits;
+        rule.extra_prefilters.iter().fold(bits[rule.ir as usize], |acc, &r| acc | bits[r as usize])
+    });
     for (li, link) in rule.links.iter().enumerate() {
         let which = if li == 0 && !hit { Which::Residual } else { Which::All };
-        if !eval_link(env, ri, rule, link, which, res, sx) {
+        let flagged = flagged.filter(|_| li == 0);
+        if !eval_link(env, ri, rule, link, which, flagged, res, sx) {
             return false;
         }
     }
@@ -429,13 +445,18 @@ enum Which {
     Prefiltered,
 }
 
-/// Evaluates one link: true when some value matched.
+/// Evaluates one link: true when some value matched. With `flagged` (the
+/// first link of a rule the scan found), values of the pairs whose bit is
+/// clear (below [`PAIR_BITS`]) are known not to match its prefiltered
+/// targets and are not tested.
+#[allow(clippy::too_many_arguments)]
 fn eval_link(
     env: &Env<'_>,
     ri: u32,
     rule: &SecRule,
     link: &Link,
     which: Which,
+    flagged: Option<u64>,
     res: &mut Results,
     sx: &mut Scratch,
 ) -> bool {
@@ -491,10 +512,26 @@ fn eval_link(
             var => {
                 let mut vbuf = std::mem::take(&mut sx.sec.vbuf);
                 let mut pending = std::mem::take(&mut sx.sec.pending);
-                visit(env, var, &target.sel, &mut vbuf, &mut pending, |key, value| {
-                    if !excluded(env, ri, rule, link, var, key, res) {
-                        matched |= test(env, rule, link, var, key, value, &operand, dry, res, sx);
+                let skip = flagged.filter(|_| target.prefiltered);
+                visit(env, var, &target.sel, &mut vbuf, &mut pending, |pair, key, value| {
+                    if excluded(env, ri, rule, link, var, key, res) {
+                        return;
                     }
+                    if let Some(bits) = skip
+                        && pair < PAIR_BITS
+                        && bits & (1 << pair) == 0
+                    {
+                        // The scan found no match in this value.
+                        if VERIFY.load(Ordering::Relaxed)
+                            && test(env, rule, link, var, key, value, &operand, true, res, sx)
+                        {
+                            MISSES.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("prefilter miss: rule {} in phase {}, pair {pair}", rule.id, env.phase.name());
+                        }
+                        return;
+                    }
+                    res.stats.sec_values_tested += 1;
+                    matched |= test(env, rule, link, var, key, value, &operand, dry, res, sx);
                 });
                 sx.sec.vbuf = vbuf;
                 sx.sec.pending = pending;
@@ -561,7 +598,7 @@ fn count(
         var => {
             let mut vbuf = std::mem::take(&mut sx.sec.vbuf);
             let mut pending = std::mem::take(&mut sx.sec.pending);
-            visit(env, var, &target.sel, &mut vbuf, &mut pending, |key, _| {
+            visit(env, var, &target.sel, &mut vbuf, &mut pending, |_, key, _| {
                 if !excluded(env, ri, rule, link, var, key, res) {
                     n += 1;
                 }
@@ -640,21 +677,30 @@ fn snapshot(env: &Env<'_>, target: &Target, res: &Results, snap: &mut Vec<u8>, i
     }
 }
 
-/// Calls `f(key, value)` for each request value of `var` that `sel` accepts.
+/// What [`visit`] calls: `(pair, key, value)`.
+trait Visitor: FnMut(u32, &[u8], &[u8]) {}
+impl<F: FnMut(u32, &[u8], &[u8])> Visitor for F {}
+
+/// A value of [`visit`] that is not one pair's name or value.
+const NO_PAIR: u32 = u32::MAX;
+
+/// Calls `f(pair, key, value)` for each request value of `var` that `sel`
+/// accepts; `pair` is the index of the value's pair in the request's fields,
+/// or [`NO_PAIR`].
 fn visit(
     env: &Env<'_>,
     var: Var,
     sel: &Sel,
     vbuf: &mut Vec<u8>,
     pending: &mut Vec<u32>,
-    mut f: impl FnMut(&[u8], &[u8]),
+    mut f: impl FnMut(u32, &[u8], &[u8]),
 ) {
     use crate::request::Origin;
     let req = env.req;
     let regexes = &env.rs.program.regexes;
     let body_phase = env.phase == Phase::RequestBody;
-    let pairs = |origins: &[Origin], names: bool, f: &mut dyn FnMut(&[u8], &[u8])| {
-        for p in &req.fields.pairs {
+    let pairs = |origins: &[Origin], names: bool, f: &mut dyn Visitor| {
+        for (i, p) in req.fields.pairs.iter().enumerate() {
             if !origins.contains(&p.origin) {
                 continue;
             }
@@ -662,18 +708,18 @@ fn visit(
             if !sel_matches(sel, key, regexes) {
                 continue;
             }
-            f(key, if names { key } else { req.fields.get(p.value) });
+            f(i as u32, key, if names { key } else { req.fields.get(p.value) });
         }
     };
     const ARGS: &[Origin] = &[Origin::Query, Origin::Form, Origin::Json, Origin::Multipart];
     const POST: &[Origin] = &[Origin::Form, Origin::Json, Origin::Multipart];
     // Scalars always have a value, empty when unknown (ModSecurity's
     // anchored variables).
-    let scalar = |s: Source, f: &mut dyn FnMut(&[u8], &[u8])| f(b"", req.scalar(s).unwrap_or(b""));
-    let number = |n: u64, vbuf: &mut Vec<u8>, f: &mut dyn FnMut(&[u8], &[u8])| {
+    let scalar = |s: Source, f: &mut dyn Visitor| f(NO_PAIR, b"", req.scalar(s).unwrap_or(b""));
+    let number = |n: u64, vbuf: &mut Vec<u8>, f: &mut dyn Visitor| {
         vbuf.clear();
         write_int(n as i64, vbuf);
-        f(b"", vbuf);
+        f(NO_PAIR, b"", vbuf);
     };
     match var {
         Var::Args => pairs(ARGS, false, &mut f),
@@ -708,7 +754,7 @@ fn visit(
                                 vbuf.extend_from_slice(req.fields.get(h.name));
                                 vbuf.extend_from_slice(b": ");
                                 vbuf.extend_from_slice(req.fields.get(h.value));
-                                f(key, vbuf);
+                                f(NO_PAIR, key, vbuf);
                             }
                         }
                         pending.clear();
@@ -727,12 +773,12 @@ fn visit(
         Var::QueryString => scalar(Source::Query, &mut f),
         Var::RemoteAddr => scalar(Source::ClientIp, &mut f),
         Var::ServerName => scalar(Source::Host, &mut f),
-        Var::RequestBody => f(b"", if env.body_visible { &req.body } else { b"" }),
+        Var::RequestBody => f(NO_PAIR, b"", if env.body_visible { &req.body } else { b"" }),
         Var::RequestBodyLength => {
             if body_phase && !req.body.is_empty() {
                 number(req.body.len() as u64, vbuf, &mut f);
             } else {
-                f(b"", b"");
+                f(NO_PAIR, b"", b"");
             }
         }
         Var::FullRequestLength => {
@@ -756,7 +802,7 @@ fn visit(
             number(n as u64, vbuf, &mut f);
         }
         Var::FilesCombinedSize => number(req.fields.file_bytes, vbuf, &mut f),
-        Var::ReqbodyProcessor => f(b"", body_processor_name(env, req).unwrap_or("").as_bytes()),
+        Var::ReqbodyProcessor => f(NO_PAIR, b"", body_processor_name(env, req).unwrap_or("").as_bytes()),
         Var::ReqbodyError | Var::MultipartStrictError | Var::UrlencodedError => {
             if body_phase {
                 let kind_ok = match var {
@@ -765,15 +811,18 @@ fn visit(
                     _ => true,
                 };
                 let err = kind_ok && req.body_error.is_some();
-                f(b"", if err { b"1" } else { b"0" });
+                f(NO_PAIR, b"", if err { b"1" } else { b"0" });
             } else {
-                f(b"", b"");
+                f(NO_PAIR, b"", b"");
             }
         }
-        Var::ReqbodyErrorMsg => f(b"", req.body_error.filter(|_| body_phase).map_or("", |e| e.message).as_bytes()),
+        Var::ReqbodyErrorMsg => {
+            f(NO_PAIR, b"", req.body_error.filter(|_| body_phase).map_or("", |e| e.message).as_bytes())
+        }
         Var::InboundDataError => {
             let over = body_phase && req.limit == Some(crate::Limit::BodyBytes);
             f(
+                NO_PAIR,
                 b"",
                 if !body_phase {
                     b""
@@ -784,8 +833,8 @@ fn visit(
                 },
             );
         }
-        Var::MultipartUnmatchedBoundary => f(b"", if body_phase { b"0" } else { b"" }),
-        Var::UniqueId => f(b"", req.request_id_str().as_bytes()),
+        Var::MultipartUnmatchedBoundary => f(NO_PAIR, b"", if body_phase { b"0" } else { b"" }),
+        Var::UniqueId => f(NO_PAIR, b"", req.request_id_str().as_bytes()),
         Var::AuthType => {
             let auth =
                 req.fields.pairs.iter().find(|p| {
@@ -793,7 +842,7 @@ fn visit(
                 });
             let v = auth.map_or(&b""[..], |p| req.fields.get(p.value));
             let end = v.iter().position(|&b| b == b' ').unwrap_or(v.len());
-            f(b"", &v[..end]);
+            f(NO_PAIR, b"", &v[..end]);
         }
         Var::RemotePort | Var::Duration => number(0, vbuf, &mut f),
         Var::Tx | Var::MatchedVars | Var::MatchedVarsNames | Var::MatchedVar | Var::MatchedVarName => {}
@@ -1099,7 +1148,7 @@ fn expand(
             }
             MacroPart::Var(var, sel) => {
                 let mut done = false;
-                visit(env, *var, sel, tmp, pending, |_, v| {
+                visit(env, *var, sel, tmp, pending, |_, _, v| {
                     if !done {
                         out.extend_from_slice(v);
                         done = true;

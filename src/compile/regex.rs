@@ -50,12 +50,39 @@ pub(crate) struct CompiledRegex {
 
 impl CompiledRegex {
     /// Whether the regex matches somewhere in `text`.
+    ///
+    /// Key selectors and TX names are short texts where the regex engine's
+    /// fixed cost per search dominates: when the text is short and the regex
+    /// has a few required literals, a text without any of them is answered
+    /// without a search (`(?:^|\.)@type$` over a JSON key).
     pub(crate) fn is_match(&self, text: &[u8]) -> bool {
-        match &self.prefix {
-            Some(p) => text.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)),
-            None => self.regex.is_match(text),
+        if let Some(p) = &self.prefix {
+            return text.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p));
         }
+        if text.len() <= SHORT_TEXT
+            && let Some(literals) = self.literals.as_ref().filter(|l| l.len() <= SHORT_TEXT_LITERALS)
+            && !literals.iter().any(|l| contains_ignore_ascii_case(text, l))
+        {
+            return false;
+        }
+        self.regex.is_match(text)
     }
+}
+
+/// Longest text [`CompiledRegex::is_match`] checks for required literals
+/// itself, and the most literals it tries.
+const SHORT_TEXT: usize = 128;
+const SHORT_TEXT_LITERALS: usize = 8;
+
+/// Whether `text` contains `lower` (lowercase) ignoring ASCII case.
+fn contains_ignore_ascii_case(text: &[u8], lower: &[u8]) -> bool {
+    let Some((&first, rest)) = lower.split_first() else { return true };
+    let upper = first.to_ascii_uppercase();
+    text.len() >= lower.len()
+        && text[..=text.len() - lower.len()]
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| (b == first || b == upper) && text[i + 1..i + lower.len()].eq_ignore_ascii_case(rest))
 }
 
 /// See [`CompiledRegex::whole`]: an optional start anchor, a greedy `*` of
@@ -403,7 +430,19 @@ pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 /// [`required_literals`] with at most `max` literals from a concatenation
 /// (`4 * max` from an alternation).
 fn required_literals_within(hir: &Hir, max: usize) -> Option<Vec<Vec<u8>>> {
-    let set = info(hir, max).required?;
+    let mut set = info(hir, max).required?;
+    // A text holding a literal that contains another holds that one too: the
+    // shorter one alone says the same (`(?:^|\.)@type$` needs `@type`, not
+    // also `.@type`).
+    set.sort_by_key(Vec::len);
+    let mut minimal: Vec<Vec<u8>> = Vec::with_capacity(set.len());
+    for l in set {
+        if !minimal.iter().any(|m| memchr::memmem::find(&l, m).is_some()) {
+            minimal.push(l);
+        }
+    }
+    minimal.sort_unstable();
+    let set = minimal;
     let weakest = set.iter().map(|l| selectivity(l)).min()?;
     (weakest >= MIN_SELECTIVITY).then_some(set)
 }
@@ -647,6 +686,26 @@ mod tests {
             Some(vec!["hex (".to_owned(), "hex(".to_owned(), "ord (".to_owned(), "ord(".to_owned()])
         );
         assert_eq!(lits(r"ab{1,2}c"), Some(vec!["abbc".to_owned(), "abc".to_owned()]));
+        // A literal containing another adds nothing.
+        assert_eq!(lits(r"(?:^|\.)@type$"), Some(vec!["@type".to_owned()]));
+    }
+
+    #[test]
+    fn short_texts_without_a_required_literal_skip_the_search() {
+        let key_regex = |pattern: &str| {
+            let src = SourceFile::new("t", pattern);
+            compile(pattern, &src, Span::new(0, pattern.len()), true).unwrap()
+        };
+        let long = format!("{}.@TYPE", "a".repeat(SHORT_TEXT));
+        for pattern in [r"(?:^|\.)@type$", r"(?i)(?:onload|onerror)\s*=", r"(?i)^(?:x|y)-token$", "__utm"] {
+            let regex = key_regex(pattern);
+            for key in ["@type", "a.@type", "a.@TYPE", "a@type.b", "@typ", "", "onLoad=", "x-token", "__UTMZ", &long] {
+                assert_eq!(regex.is_match(key.as_bytes()), regex.regex.is_match(key), "{pattern} on {key:?}");
+            }
+        }
+        assert!(contains_ignore_ascii_case(b"a.@TyPe", b"@type"));
+        assert!(!contains_ignore_ascii_case(b"@typ", b"@type"));
+        assert!(contains_ignore_ascii_case(b"", b""));
     }
 
     /// A command list whose letters may be split by quotes, backslashes or
@@ -763,6 +822,26 @@ mod tests {
                     "{text:?} matches without a literal of {lits:?}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// `is_match` with its literal shortcut answers as the regex does.
+        #[test]
+        fn is_match_agrees_with_the_regex_on_short_keys(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "@", "type", "TYPE", "$", ".", "__", "class", "x", "-", "token", "on", "load", "=", " ", "utm",
+                ]),
+                0..8,
+            ),
+            which in 0..5usize,
+        ) {
+            let pattern = [r"(?:^|\.)@type$", r"(?:^|\.)\$type$", r"(?:^|\.)__type$", r"(?i)(?:onload|onerror)\s*=", r"(?:x|y)-token"][which];
+            let src = SourceFile::new("t", pattern);
+            let regex = compile(pattern, &src, Span::new(0, pattern.len()), true).unwrap();
+            let key = parts.concat();
+            proptest::prop_assert_eq!(regex.is_match(key.as_bytes()), regex.regex.is_match(&key), "{} on {:?}", pattern, key);
         }
     }
 

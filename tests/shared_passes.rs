@@ -291,3 +291,20 @@ fn unanchored_regex_sets_are_split_so_their_automata_stay_small() {
     assert_eq!(ids, [1039]);
     assert_eq!(stats.automaton_passes, 2, "one Aho-Corasick and one set pass: {stats:?}");
 }
+
+#[test]
+fn key_regexes_run_only_on_keys_with_a_byte_they_need() {
+    // Rule 1's key regex needs `@type`: keys without `@` skip it; the prefix
+    // and the exact name are checked on every key.
+    let rules = "rule 1 \"type key\" { severity critical inspect args[`(?:^|\\.)@type$`] match regex `x` }\n\
+                 rule 2 \"prefixed\" { severity critical inspect args[`^pre_`] match regex `x` }\n\
+                 rule 3 \"named\" { severity critical inspect args[\"name\"] match regex `x` }\n";
+    let ids = |query: &str| run(rules, query, "text/plain", "").0;
+    assert_eq!(ids("x&a.@type=x"), [1]);
+    assert_eq!(ids("x&@TYPE=x"), [1]);
+    assert_eq!(ids("x&a@type.b=x"), Vec::<u32>::new(), "an `@` but no match");
+    assert_eq!(ids("x&type=x"), Vec::<u32>::new());
+    assert_eq!(ids("x&PRE_a=x"), [2]);
+    assert_eq!(ids("x&Name=x"), [3]);
+    assert_eq!(ids("x&pre_b=x&name=x&c.@type=x"), [1, 2, 3]);
+}

@@ -230,6 +230,13 @@ pub(crate) struct SourcePlan {
     /// with the groups it selects: per value each matcher runs once, however
     /// many groups name it.
     pub(crate) key_matchers: Vec<(KeyMatch, Vec<u64>)>,
+    /// The bytes one of which every key contains that some regex of
+    /// `key_matchers` without a plain prefix matches (the first bytes of the
+    /// regexes' required literals, both cases), when there are such regexes
+    /// and each has required literals: a key with none of these bytes skips
+    /// them (JSON keys against `args[\`(?:^|\.)@type$\`]`). Prefix and exact
+    /// matchers are cheaper than the check and always run.
+    pub(crate) key_regex_bytes: Option<ByteSet>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (scanner chunk, mask of its groups ending at the node).
     pub(crate) node_groups: Vec<(u16, u64)>,
@@ -379,6 +386,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                 }
             }
         }
+        sp.key_regex_bytes = key_regex_bytes(program, &sp.key_matchers);
         plan.max_depth = plan.max_depth.max(sp.trie.iter().map(|n| usize::from(n.depth)).max().unwrap_or(0));
         plan.max_chunks = plan.max_chunks.max(sp.scanners.len());
         plan.sources.push(sp);
@@ -480,6 +488,34 @@ fn build_trie(program: &Program, groups: &[Group], chunks: usize) -> (Vec<TrieNo
 
 /// Whether two key matchers select the same keys (regexes compiled from the
 /// same pattern in different rules compare equal).
+/// See [`SourcePlan::key_regex_bytes`].
+fn key_regex_bytes(program: &Program, matchers: &[(KeyMatch, Vec<u64>)]) -> Option<ByteSet> {
+    let mut bytes = ByteSet::EMPTY;
+    let mut any = false;
+    for (m, _) in matchers {
+        let regex = match m {
+            KeyMatch::Regex(id) if program.regexes[*id as usize].prefix.is_none() => &program.regexes[*id as usize],
+            _ => continue,
+        };
+        for l in regex.literals.as_ref()? {
+            let b = *l.first()?;
+            bytes.insert(b.to_ascii_lowercase());
+            bytes.insert(b.to_ascii_uppercase());
+        }
+        any = true;
+    }
+    any.then_some(bytes)
+}
+
+/// Whether the matcher must run on a key even when the key has none of
+/// [`SourcePlan::key_regex_bytes`]: exact names and plain prefixes.
+pub(crate) fn key_always_checked(program: &Program, m: &KeyMatch) -> bool {
+    match m {
+        KeyMatch::Exact(_) => true,
+        KeyMatch::Regex(id) => program.regexes[*id as usize].prefix.is_some(),
+    }
+}
+
 fn same_key(program: &Program, a: &KeyMatch, b: &KeyMatch) -> bool {
     match (a, b) {
         (KeyMatch::Exact(a), KeyMatch::Exact(b)) => a.eq_ignore_ascii_case(b),

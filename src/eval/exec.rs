@@ -9,7 +9,7 @@ pub(crate) use super::scratch::Out;
 use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
-use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner};
+use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner, key_always_checked};
 use crate::compile::regex::CLEAN_TEXT_TIERS;
 use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
@@ -339,8 +339,11 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     // Each distinct key matcher runs once, however many groups name it.
     active.clear();
     active.extend_from_slice(&sp.unkeyed);
+    // Without a byte the literal-bearing key regexes need, only exact names
+    // and prefixes can match.
+    let regexes_may_match = sp.key_regex_bytes.as_ref().is_none_or(|b| key.iter().any(|&c| b.contains(c)));
     for (k, groups) in &sp.key_matchers {
-        if k.matches(key, regexes) {
+        if (regexes_may_match || key_always_checked(&rs.program, k)) && k.matches(key, regexes) {
             for (a, g) in active.iter_mut().zip(groups) {
                 *a |= g;
             }

@@ -396,3 +396,26 @@ SecRule TX:n "@eq 2" "id:4,phase:2,pass,log"
     assert_eq!(m, [3, 4]);
     assert_eq!(stats.sec_values_tested, 2);
 }
+
+#[test]
+fn a_regex_matching_every_value_is_not_scanned_for() {
+    // 920450's shape: capture each header name whole, make a TX name of it,
+    // test the names in a chain. `^.*$` matches every value, so no scan runs
+    // for it; the walk evaluates it directly, with the same captures.
+    let rs = ruleset(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:'tx.restricted=/proxy/ /x-evil/'"
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:2,phase:1,deny,capture,t:none,t:lowercase,setvar:'tx.header_name_%{tx.0}=/%{tx.0}/',chain"
+    SecRule TX:/^header_name_/ "@within %{tx.restricted}" "t:none"
+"#,
+    );
+    let with = |headers: &[(&str, &str)]| {
+        let r = Req { method: "GET", uri: "/", headers, body: "" };
+        run_stats(&rs, &r)
+    };
+    let (m, stats) = with(&[("Host", "example.com"), ("X-Evil", "1")]);
+    assert_eq!(m, [2]);
+    assert_eq!(stats.values_inspected, 0, "no value is scanned");
+    assert!(with(&[("Host", "example.com"), ("X-Evil-Not", "1")]).0.is_empty());
+    assert!(with(&[]).0.is_empty());
+}

@@ -1518,7 +1518,15 @@ impl<'a> SecLowerer<'a> {
     fn prefilter(&mut self, links: &mut [Link]) -> (Option<Scan>, Vec<Scan>) {
         let Some(link) = links.first_mut() else { return (None, Vec::new()) };
         let SecOp::Static(op) = link.op else { return (None, Vec::new()) };
-        if matches!(self.program.ops[op as usize], OpIr::Always) {
+        // An operator that matches every value (`@unconditionalMatch`, or
+        // `@rx ^.*$` under DOTALL, as 920450 captures each header name)
+        // has nothing to prefilter: a scan would only find every value.
+        let matches_all = match self.program.ops[op as usize] {
+            OpIr::Always => true,
+            OpIr::Regex(id) => self.program.regexes[id as usize].whole,
+            _ => false,
+        };
+        if matches_all {
             return (None, Vec::new());
         }
         let Some(pipeline) = link.pipeline else { return (None, Vec::new()) };

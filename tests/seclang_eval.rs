@@ -419,3 +419,25 @@ SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:2,phase:1,deny,capture,t:none,t:low
     assert!(with(&[("Host", "example.com"), ("X-Evil-Not", "1")]).0.is_empty());
     assert!(with(&[]).0.is_empty());
 }
+
+#[test]
+fn a_rule_whose_walk_has_run_is_not_confirmed_on_later_values() {
+    // Rule 1 (phase 1) hits in the query; its walk runs in phase 1, so the
+    // body's values (phase 2) need no confirming for it.
+    let rs = ruleset(r#"SecRule ARGS "@rx union\s+select" "id:1,phase:1,pass,log,t:none""#);
+    let post = |n: usize| {
+        let body: Vec<String> = (0..n).map(|i| format!("b{i}=union+select+{i}")).collect();
+        let body = body.join("&");
+        let r = Req {
+            method: "POST",
+            uri: "/?q=union+select+1",
+            headers: &[("Host", "example.com"), ("Content-Type", "application/x-www-form-urlencoded")],
+            body: &body,
+        };
+        run_stats(&rs, &r)
+    };
+    let (m1, one) = post(1);
+    let (m10, ten) = post(10);
+    assert_eq!((m1, m10), (vec![1], vec![1]));
+    assert_eq!(one.regex_confirmations, ten.regex_confirmations, "no confirmations for body values");
+}

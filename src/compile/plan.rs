@@ -270,10 +270,12 @@ pub(crate) struct Plan {
     pub(crate) max_depth: usize,
     /// The most merged scanners of one source.
     pub(crate) max_chunks: usize,
-    /// Per rule: the scan goes on confirming the rule after its first hit
-    /// and records each matching pair (`Results::pair_hits`), so that the
-    /// SecLang walk tests only those (the IR rules of SecLang rules).
-    pub(crate) tracks_pairs: Vec<bool>,
+    /// Per rule, the phases (bit `1 << phase`) whose scan goes on confirming
+    /// the rule after its first hit and records each matching pair
+    /// (`Results::pair_hits`), so that the SecLang walk tests only those: for
+    /// the IR rules of SecLang rules, the phases up to the rule's own (a later
+    /// phase's values cannot reach a walk that has run).
+    pub(crate) tracks_pairs: Vec<u8>,
     /// Common header names whose scan finds nothing (see
     /// `eval::exec::clean_header_names`): their scan is skipped.
     pub(crate) clean_header_names: HeaderNames,
@@ -299,8 +301,14 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
     }
-    plan.tracks_pairs =
-        program.rules.iter().map(|r| matches!(r.kind, RuleKind::SecLang(_) | RuleKind::SecPrefilter)).collect();
+    plan.tracks_pairs = program
+        .rules
+        .iter()
+        .map(|r| match r.kind {
+            RuleKind::SecLang(_) | RuleKind::SecPrefilter => (2u8 << r.phase as u8) - 1,
+            RuleKind::Native => 0,
+        })
+        .collect();
     plan.key_checked = program
         .rules
         .iter()

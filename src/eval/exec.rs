@@ -668,7 +668,7 @@ fn takes_key(rs: &Ruleset, rule: RuleIdx, place: &Place<'_>) -> bool {
 fn open(rs: &Ruleset, res: &Results, rule: RuleIdx, place: &Place<'_>) -> bool {
     res.rule_state[rule as usize] == UNSEEN
         || (place.pair < PAIR_BITS
-            && rs.plan.tracks_pairs[rule as usize]
+            && rs.plan.tracks_pairs[rule as usize] & (1 << place.phase as u8) != 0
             && res.pair_hits[rule as usize] & (1 << place.pair) == 0)
 }
 
@@ -677,7 +677,7 @@ fn open(rs: &Ruleset, res: &Results, rule: RuleIdx, place: &Place<'_>) -> bool {
 /// rules whose pairs are tracked.
 fn record_hit(rs: &Ruleset, res: &mut Results, rule: RuleIdx, place: &Place<'_>, t: &[u8], start: usize, end: usize) {
     let seen = res.rule_state[rule as usize] != UNSEEN;
-    let track = place.pair < PAIR_BITS && rs.plan.tracks_pairs[rule as usize];
+    let track = place.pair < PAIR_BITS && rs.plan.tracks_pairs[rule as usize] & (1 << place.phase as u8) != 0;
     if seen && !track {
         return;
     }

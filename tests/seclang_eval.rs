@@ -22,8 +22,8 @@ fn get(uri: &str) -> Req<'_> {
     Req { method: "GET", uri, headers: &[("Host", "example.com")], body: "" }
 }
 
-/// Evaluates both phases; returns the matched rule ids and the verdict.
-fn run(rs: &Arc<Ruleset>, r: &Req<'_>) -> (Vec<u32>, rampart::Verdict) {
+/// Evaluates both phases; returns the evaluated transaction.
+fn evaluate(rs: &Arc<Ruleset>, r: &Req<'_>) -> Transaction {
     let mut scratch = rs.create_scratch();
     let mut tx = Transaction::new(rs.clone());
     tx.set_client("10.0.0.1");
@@ -33,8 +33,14 @@ fn run(rs: &Arc<Ruleset>, r: &Req<'_>) -> (Vec<u32>, rampart::Verdict) {
     }
     tx.evaluate(Phase::RequestHeaders, &mut scratch);
     tx.append_body(r.body);
-    let v = tx.evaluate(Phase::RequestBody, &mut scratch);
-    (tx.matches().map(|m| m.id()).collect(), v)
+    tx.evaluate(Phase::RequestBody, &mut scratch);
+    tx
+}
+
+/// The matched rule ids and the verdict.
+fn run(rs: &Arc<Ruleset>, r: &Req<'_>) -> (Vec<u32>, rampart::Verdict) {
+    let tx = evaluate(rs, r);
+    (tx.matches().map(|m| m.id()).collect(), tx.verdict())
 }
 
 fn ids(rs: &Arc<Ruleset>, r: &Req<'_>) -> Vec<u32> {
@@ -336,18 +342,9 @@ SecRule TX:/^other$/ "@eq 1" "id:7,phase:2,pass,log"
     assert_eq!(ids(&rs, &get("/?x=1&y=2")), [4, 5, 6, 7], "rule 2 matches but does not log");
 }
 
-/// Evaluates both phases; returns the matched ids and the work counters.
+/// The matched rule ids and the work counters.
 fn run_stats(rs: &Arc<Ruleset>, r: &Req<'_>) -> (Vec<u32>, rampart::Stats) {
-    let mut scratch = rs.create_scratch();
-    let mut tx = Transaction::new(rs.clone());
-    tx.set_client("10.0.0.1");
-    tx.set_request(r.method, r.uri, "HTTP/1.1");
-    for (n, v) in r.headers {
-        tx.add_header(n, v);
-    }
-    tx.evaluate(Phase::RequestHeaders, &mut scratch);
-    tx.append_body(r.body);
-    tx.evaluate(Phase::RequestBody, &mut scratch);
+    let tx = evaluate(rs, r);
     (tx.matches().map(|m| m.id()).collect(), tx.stats())
 }
 

@@ -99,7 +99,7 @@ fn check_rejects_a_broken_config() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "rampart.toml:3:1: error: unknown field `paranoya`, expected one of `mode`, `paranoia`, `anomaly_threshold`, `block_status`\n 3 | paranoya = 2\n   | ^^^^^^^^"
+            "rampart.toml:3:1: error: unknown field `paranoya`, expected one of `mode`, `paranoia`, `anomaly_threshold`, `block_status`, `value_cache_bytes`\n 3 | paranoya = 2\n   | ^^^^^^^^"
         ),
         "{}",
         show(&args, &out)

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use rampart::{Phase, Ruleset, Stats, Transaction};
+use rampart::{Config, Phase, Ruleset, Stats, Transaction};
 
 /// Two rules (one regex with a literal prefilter, one without) plus `extra`
 /// more of each kind, all on `args` with the same pipeline.
@@ -111,7 +111,14 @@ fn a_prefilter_hit_confirms_only_the_rules_whose_literal_occurs() {
 /// Evaluates one request (query `q`, optional body) and returns the matched
 /// rule ids and the statistics.
 fn run(rules: &str, query: &str, content_type: &str, body: &str) -> (Vec<u32>, Stats) {
-    let ruleset = Arc::new(Ruleset::from_rules(rules).unwrap_or_else(|e| panic!("{e}")));
+    run_with(rules, Config::new(), query, content_type, body)
+}
+
+/// [`run`] with engine settings.
+fn run_with(rules: &str, config: Config, query: &str, content_type: &str, body: &str) -> (Vec<u32>, Stats) {
+    let ruleset = Arc::new(
+        Ruleset::builder().configure(config).source("test.rules", rules).build().unwrap_or_else(|e| panic!("{e}")),
+    );
     let mut scratch = ruleset.create_scratch();
     let mut tx = Transaction::new(ruleset.clone());
     tx.set_request("POST", format!("/x?q={query}"), "HTTP/1.1");
@@ -149,12 +156,18 @@ fn a_failed_cheap_condition_skips_the_scan_not_the_verdict() {
     let rules = "rule 1 \"xml only\" { severity critical inspect body match regex `^\\{.*[0-9]` \
                  when headers[\"content-type\"] regex `(?i)xml` }\n\
                  rule 2 \"any body\" { severity critical inspect body match regex `^\\{.*[0-9]` }\n";
-    let (ids, json) = run(rules, "a", "application/json", "{\"n\": 1}");
+    let (ids, json) = run_with(rules, Config::new().value_cache_bytes(0), "a", "application/json", "{\"n\": 1}");
     assert_eq!(ids, [2]);
-    let (ids, xml) = run(rules, "a", "application/xml", "{\"n\": 1}");
+    let (ids, xml) = run_with(rules, Config::new().value_cache_bytes(0), "a", "application/xml", "{\"n\": 1}");
     assert_eq!(ids, [1, 2]);
     let regex_work = |s: &Stats| s.regex_confirmations + s.direct_checks;
     assert_eq!(regex_work(&json) + 1, regex_work(&xml), "json {json:?} xml {xml:?}");
+    // With the value cache on, a value it can remember is scanned in full,
+    // gated rule included (else the scan's result would be this request's,
+    // not the value's): the same work as for XML, and the same verdict.
+    let (ids, learning) = run(rules, "a", "application/json", "{\"n\": 1}");
+    assert_eq!(ids, [2]);
+    assert_eq!(regex_work(&learning), regex_work(&xml), "{learning:?}");
 }
 
 #[test]

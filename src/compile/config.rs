@@ -10,6 +10,7 @@
 //! paranoia = 1              # 1-4: rules above it are not compiled
 //! anomaly_threshold = 5     # block when the anomaly score reaches this
 //! block_status = 403        # status for anomaly and `deny` blocks without one
+//! value_cache_bytes = 1048576 # per thread: values whose scan found nothing; 0 = off
 //!
 //! [rules]
 //! include = ["core/*.rules"]  # relative to this file; `*` and `?` match within a name
@@ -89,6 +90,7 @@ pub struct Config {
     paranoia: Option<u8>,
     anomaly_threshold: Option<u32>,
     block_status: Option<u16>,
+    value_cache_bytes: Option<usize>,
     max_body_bytes: Option<usize>,
     max_args: Option<usize>,
     max_headers: Option<usize>,
@@ -137,6 +139,13 @@ impl Config {
     setting!(
         /// HTTP status of blocks by anomaly score and of `deny` without a status. Default: 403.
         block_status, get_block_status, u16, 403
+    );
+    setting!(
+        /// Bytes per thread (per [`crate::Scratch`]) remembering request values
+        /// whose scan found nothing, so that repeated header values and
+        /// arguments are not scanned again; 0 (or below 1 KiB) turns it off.
+        /// Memory is fixed (the ring, and 16 bytes per 32 of it for the slots); entries are compared byte for byte. Default: 1 MiB.
+        value_cache_bytes, get_value_cache_bytes, usize, 1 << 20
     );
     setting!(
         /// Most body bytes kept and inspected. Default: 1 MiB.
@@ -224,6 +233,7 @@ impl Config {
             paranoia: other.paranoia.or(self.paranoia),
             anomaly_threshold: other.anomaly_threshold.or(self.anomaly_threshold),
             block_status: other.block_status.or(self.block_status),
+            value_cache_bytes: other.value_cache_bytes.or(self.value_cache_bytes),
             max_body_bytes: other.max_body_bytes.or(self.max_body_bytes),
             max_args: other.max_args.or(self.max_args),
             max_headers: other.max_headers.or(self.max_headers),
@@ -279,6 +289,12 @@ impl Config {
             if let Some(s) = engine.block_status {
                 config.block_status = Some(check_status(&s).map_err(|m| bad(s.span(), m))?);
             }
+            if let Some(b) = engine.value_cache_bytes {
+                if *b.get_ref() > MAX_VALUE_CACHE_BYTES {
+                    return Err(bad(b.span(), "value_cache_bytes must be at most 268435456 (256 MiB)"));
+                }
+                config.value_cache_bytes = Some(b.into_inner());
+            }
         }
         let mut includes = Vec::new();
         let mut seclang = Vec::new();
@@ -331,6 +347,9 @@ impl Config {
     }
 }
 
+/// Largest `value_cache_bytes`: the cache is per thread.
+const MAX_VALUE_CACHE_BYTES: usize = 256 << 20;
+
 fn check_status(s: &toml::Spanned<u16>) -> Result<u16, &'static str> {
     if (100..=599).contains(s.get_ref()) { Ok(*s.get_ref()) } else { Err("HTTP status must be 100 to 599") }
 }
@@ -350,6 +369,7 @@ struct EngineSection {
     paranoia: Option<toml::Spanned<u8>>,
     anomaly_threshold: Option<toml::Spanned<u32>>,
     block_status: Option<toml::Spanned<u16>>,
+    value_cache_bytes: Option<toml::Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -402,7 +422,7 @@ mod tests {
     fn unknown_keys_and_bad_values_point_at_their_place() {
         assert_eq!(
             parse("[engine]\nmode = \"block\"\nparanoya = 2\n").unwrap_err(),
-            "rampart.toml:3:1: error: unknown field `paranoya`, expected one of `mode`, `paranoia`, `anomaly_threshold`, `block_status`"
+            "rampart.toml:3:1: error: unknown field `paranoya`, expected one of `mode`, `paranoia`, `anomaly_threshold`, `block_status`, `value_cache_bytes`"
         );
         assert_eq!(
             parse("[engine]\nparanoia = 9\n").unwrap_err(),

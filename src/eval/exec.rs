@@ -2,6 +2,7 @@
 
 use regex_automata::{Input, PatternSet};
 
+use super::clean_cache::entry_hash;
 use super::results::{
     GATED, HIT, Hit, MATCHED, PAIR_BITS, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN,
 };
@@ -330,10 +331,25 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     if sp.trie.is_empty() {
         return;
     }
+    // A value whose full scan found nothing before finds nothing again.
+    let cache_hash = if scratch.clean.takes(key, value) {
+        let hash = entry_hash(source.index() as u8, key, value);
+        if scratch.clean.contains(hash, source.index() as u8, key, value) {
+            res.stats.values_cached += 1;
+            return;
+        }
+        Some(hash)
+    } else {
+        None
+    };
+    // A value the cache can take is scanned in full, rules decided or gated
+    // for this request included: its result must not depend on the request.
+    let learn = cache_hash.is_some();
+    scratch.work.value_dirty = false;
     res.stats.values_inspected += 1;
     let regexes = &rs.program.regexes;
     let chunks = sp.scanners.len();
-    let Scratch { bufs, outs, out_class, classes, active, work, .. } = scratch;
+    let Scratch { bufs, outs, out_class, classes, active, work, clean, .. } = scratch;
     // Which groups read this key: a branch of the trie whose groups all skip
     // the key (say, rules on `headers["user-agent"]` only) runs no transforms.
     // Each distinct key matcher runs once, however many groups name it.
@@ -438,10 +454,29 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
                     })
                     .map(|(_, _, range)| range.clone());
                 let ac = AcPass { class: c as u32, chunk: k as u32, twin };
-                run_scanner(rs, id as usize, scanner, t, &bytes, mask, ac, work, res, place);
+                run_scanner(rs, id as usize, scanner, t, &bytes, mask, ac, work, res, place, learn);
             }
         }
     }
+    if let Some(hash) = cache_hash
+        && !work.value_dirty
+    {
+        clean.insert(hash, source.index() as u8, key, value);
+    }
+}
+
+/// Whether an operator of `rule`, closed for this value (see [`open`]), runs
+/// anyway so that the value's scan result is known in full for the value
+/// cache (`learn`). Rules gated by a cheap condition of this request run: they
+/// rarely match, and the value can then be remembered. Rules that already hit
+/// in this request do not: their pattern tends to recur, so the work would be
+/// lost; the value is then not remembered.
+fn learns(res: &Results, rule: RuleIdx, learn: bool, work: &mut Work) -> bool {
+    if learn && res.rule_state[rule as usize] == GATED {
+        return true;
+    }
+    work.value_dirty = true;
+    false
 }
 
 /// Where the Aho-Corasick matches of one scanner run come from.
@@ -452,6 +487,10 @@ struct AcPass {
     twin: Option<std::ops::Range<u32>>,
 }
 
+/// Runs one merged scanner over the text `t` of a value for the groups in
+/// `mask` and records the hits. With `learn` (the value cache can take the
+/// value), `work.value_dirty` says whether anything matched or was left
+/// unknown; see [`learns`].
 #[allow(clippy::too_many_arguments)]
 fn run_scanner(
     rs: &Ruleset,
@@ -464,6 +503,7 @@ fn run_scanner(
     work: &mut Work,
     res: &mut Results,
     place: &Place<'_>,
+    learn: bool,
 ) {
     let program = &rs.program;
     let active = |m: &Member| mask & (1 << m.group) != 0;
@@ -522,7 +562,7 @@ fn run_scanner(
         let m = work.candidates[i];
         i += 1;
         let member = scanner.members[m as usize];
-        if !member.negated && !open(rs, res, member.rule, place) {
+        if !member.negated && !open(rs, res, member.rule, place) && !learns(res, member.rule, learn, work) {
             continue;
         }
         let regex = match member.kind {
@@ -550,7 +590,7 @@ fn run_scanner(
             let m = scanner.direct[i];
             let filter = &scanner.direct_filters[i];
             let member = scanner.members[m as usize];
-            if !member.negated && !open(rs, res, member.rule, place) {
+            if !member.negated && !open(rs, res, member.rule, place) && !learns(res, member.rule, learn, work) {
                 continue;
             }
             // The operator cannot match this text: too short, or without a
@@ -569,6 +609,11 @@ fn run_scanner(
                 work.hit(m, s as u32, e as u32);
             }
         }
+    }
+    // A negated member's hit is the rule not matching; those that fire are
+    // below.
+    if work.touched.iter().any(|&m| !scanner.members[m as usize].negated) {
+        work.value_dirty = true;
     }
     let mut i = 0;
     while i < work.touched.len() {
@@ -603,6 +648,7 @@ fn run_scanner(
     for &m in &scanner.negated {
         let member = scanner.members[m as usize];
         if active(&member) && !work.is_hit(m) {
+            work.value_dirty = true;
             record_hit(rs, res, member.rule, place, t, 0, t.len());
         }
     }

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod clean_cache;
 mod cond;
 pub(crate) mod exec;
 pub(crate) mod op;

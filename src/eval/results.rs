@@ -44,6 +44,9 @@ pub struct Stats {
     pub literal_hits: u64,
     /// Values the SecLang walk tested (transforms and operator).
     pub sec_values_tested: u64,
+    /// Values not scanned because the scratch's value cache knew them clean
+    /// (see [`crate::Config::value_cache_bytes`]); not in `values_inspected`.
+    pub values_cached: u64,
 }
 
 /// Where bytes sit in a [`StableText`].

@@ -3,6 +3,7 @@
 use regex_automata::PatternSet;
 use regex_automata::meta;
 
+use super::clean_cache::CleanCache;
 use crate::compile::Ruleset;
 use crate::transform::byteset::ByteSet;
 
@@ -34,6 +35,8 @@ pub struct Scratch {
     pub(crate) work: Work,
     /// Buffers of the SecLang walk.
     pub(crate) sec: super::sec::SecScratch,
+    /// Values whose scan found nothing (see [`CleanCache`]).
+    pub(crate) clean: CleanCache,
 }
 
 /// Where a transformed value is: the value itself, or a scratch buffer.
@@ -153,6 +156,10 @@ pub(crate) struct Work {
     pub(crate) touched: Vec<u32>,
     /// Members that became candidates on the current value.
     pub(crate) candidates: Vec<u32>,
+    /// The current value's scan matched something, or skipped an operator
+    /// of a rule decided or gated for this request: it is not remembered as
+    /// clean.
+    pub(crate) value_dirty: bool,
     /// Rules to decide, with their hit (or u32::MAX), sorted by rule.
     pub(crate) order: Vec<(u32, u32)>,
     /// The Aho-Corasick passes run on the current value: (class, scanner
@@ -170,6 +177,15 @@ pub(crate) struct Work {
 pub(crate) const AC_LOG_MAX: usize = 4096;
 
 impl Scratch {
+    /// Forgets the values remembered as clean (see
+    /// [`crate::Config::value_cache_bytes`]), so that the next requests are
+    /// scanned in full until their values repeat. Benchmarks call it between
+    /// passes over a corpus, so a pass gains only from values repeating within
+    /// it, as live traffic does. Allocates nothing.
+    pub fn clear_value_cache(&mut self) {
+        self.clean.clear();
+    }
+
     /// The id of the ruleset this scratch is sized for ([`crate::Ruleset::id`]).
     pub fn ruleset_id(&self) -> u64 {
         self.ruleset_id
@@ -186,6 +202,7 @@ impl Scratch {
             cond_bufs: Default::default(),
             work: Work::default(),
             sec: Default::default(),
+            clean: CleanCache::default(),
         };
         s.follow(rs);
         s
@@ -197,6 +214,8 @@ impl Scratch {
             return;
         }
         self.ruleset_id = rs.id();
+        // What was clean under the old rules may not be under the new ones.
+        self.clean.reset(rs.config().get_value_cache_bytes());
         self.bufs.resize_with(rs.plan.max_depth + 1, Vec::new);
         self.outs.clear();
         self.outs.resize(rs.plan.max_depth + 1, Out::Input);

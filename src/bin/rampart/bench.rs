@@ -31,6 +31,9 @@ struct Report {
     allocations_per_request: f64,
     peak_rss_bytes: u64,
     compile_ms: f64,
+    /// Share of scanned values the value cache answered (0 with `--cold`).
+    value_cache_hit_rate: f64,
+    cold: bool,
 }
 
 fn request_bytes(r: &Record) -> usize {
@@ -43,6 +46,11 @@ fn request_bytes(r: &Record) -> usize {
 
 /// Feeds and evaluates one request, as a host does (headers, then body).
 fn evaluate(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) -> bool {
+    evaluate_phases(tx, scratch, r);
+    tx.verdict().would_block()
+}
+
+fn evaluate_phases(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) {
     tx.reset();
     tx.set_client("127.0.0.1");
     tx.set_request(&r.method, &r.uri, r.protocol());
@@ -51,10 +59,10 @@ fn evaluate(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) -> bool {
     }
     let v = tx.evaluate(Phase::RequestHeaders, scratch);
     if v.would_block() {
-        return true;
+        return;
     }
     tx.append_body(&r.body_bytes);
-    tx.evaluate(Phase::RequestBody, scratch).would_block()
+    tx.evaluate(Phase::RequestBody, scratch);
 }
 
 fn round(x: f64) -> f64 {
@@ -64,6 +72,7 @@ fn round(x: f64) -> f64 {
 pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     let mut opts = RulesetArgs::default();
     let mut json = false;
+    let mut cold = false;
     let mut repeat = 5usize;
     let mut warmup = 1usize;
     let mut corpora = Vec::new();
@@ -73,6 +82,7 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         }
         match arg.as_str() {
             "--json" => json = true,
+            "--cold" => cold = true,
             "--repeat" => repeat = args.next().context("--repeat needs a number")?.parse().context("--repeat")?,
             "--warmup" => warmup = args.next().context("--warmup needs a number")?.parse().context("--warmup")?,
             "--rules" => opts.files.push(args.next().context("--rules needs a file")?.into()),
@@ -101,8 +111,15 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     let compile_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut scratch = ruleset.create_scratch();
     let mut tx = Transaction::new(ruleset.clone());
+    // Each pass starts with an empty value cache, so a pass gains only from
+    // values repeating within it (as in live traffic), never from an earlier
+    // pass over the same requests; `--cold` empties it before every request.
     for _ in 0..warmup {
+        scratch.clear_value_cache();
         for r in &records {
+            if cold {
+                scratch.clear_value_cache();
+            }
             evaluate(&mut tx, &mut scratch, r);
         }
     }
@@ -111,11 +128,19 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
     let total_bytes: usize = records.iter().map(request_bytes).sum();
     alloc::start();
     let all = Instant::now();
+    let (mut cached, mut scanned) = (0u64, 0u64);
     for pass in samples.iter_mut() {
+        scratch.clear_value_cache();
         for (slot, r) in pass.iter_mut().zip(&records) {
+            if cold {
+                scratch.clear_value_cache();
+            }
             let t = Instant::now();
             std::hint::black_box(evaluate(&mut tx, &mut scratch, r));
             *slot = t.elapsed().as_secs_f64() * 1e6;
+            let stats = tx.stats();
+            cached += stats.values_cached;
+            scanned += stats.values_inspected;
         }
     }
     let elapsed = all.elapsed().as_secs_f64();
@@ -147,6 +172,8 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         allocations_per_request: round(allocations as f64 / n),
         peak_rss_bytes: alloc::peak_rss_bytes(),
         compile_ms: round(compile_ms),
+        value_cache_hit_rate: round(cached as f64 / (cached + scanned).max(1) as f64),
+        cold,
     };
     crate::out!(
         "{} requests x {} passes ({} warm-up), {} rules at paranoia {}",
@@ -172,6 +199,14 @@ pub fn run(mut args: impl Iterator<Item = String>) -> Result<ExitCode> {
         report.allocations_per_request,
         report.peak_rss_bytes as f64 / (1 << 20) as f64,
         report.compile_ms
+    );
+    crate::out!(
+        "  value cache: {}",
+        if cold {
+            "emptied before every request (--cold)".to_owned()
+        } else {
+            format!("{:.1} % of values answered (emptied before every pass)", report.value_cache_hit_rate * 100.0)
+        }
     );
     if json {
         crate::out!("{}", serde_json::to_string(&report)?);

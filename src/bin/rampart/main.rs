@@ -38,10 +38,12 @@ usage:
       --audit the audit event of each request a rule matched, --json prints
       the summary as JSON on the last line
 
-  rampart bench [--config FILE] [--paranoia N] [--warmup K] [--repeat N] [--json] CORPUS.jsonl...
+  rampart bench [--config FILE] [--paranoia N] [--warmup K] [--repeat N] [--cold] [--json] CORPUS.jsonl...
       evaluate the corpora repeatedly on one thread; print median and p99
       microseconds per request, requests/s, MB/s of request bytes, allocations
-      per request, peak memory and compile time (--json: one JSON object last)
+      per request, peak memory, compile time and the value cache's hit rate
+      (--json: one JSON object last). The value cache is emptied before each
+      pass; --cold empties it before every request
 
   rampart test [--config FILE] [--paranoia N] [--rule ID] [-v] [TESTS...]
       run the rule tests (default rules/tests/*.toml); exit 1 on any failure

@@ -1,0 +1,280 @@
+//! [`CleanCache`]: a per-thread memory of request values whose scan found
+//! nothing.
+//!
+//! Most of a request's values repeat across requests: `Host`, `Accept`,
+//! `Accept-Encoding`, `Accept-Language`, `Connection`, the user agents of a
+//! handful of clients, content types, common argument values. The scan of a
+//! value is a function of the ruleset, the value's source, its key and its
+//! bytes alone (request state can only turn a scan's hits away, never add
+//! one), so a value whose full scan found nothing finds nothing again: the
+//! cache lets [`super::exec`] skip it.
+//!
+//! Soundness does not rest on a hash: an entry is found by a hash and then
+//! compared byte for byte (source, key and value). Only a scan that evaluated
+//! every operator it reached and matched none is remembered; a scan that
+//! skipped an operator because its rule was already decided or gated for this
+//! request is not (what the operator would have said is unknown).
+//!
+//! Memory is fixed when the cache is made: a ring of entry bytes and a table
+//! of slots pointing into it. A new entry overwrites the oldest bytes of the
+//! ring, and the slots pointing there stop matching; a hash collision only
+//! replaces a slot. Nothing is allocated per request, and hostile traffic can
+//! at worst make every lookup miss, which costs what the scan costs anyway.
+
+/// Longest entry remembered (a byte for the source, then key and value):
+/// longer values rarely repeat, and comparing them costs more than it saves.
+pub(crate) const MAX_ENTRY: usize = 1024;
+
+/// Ring bytes per slot: entries average well under this, so the ring, not the
+/// table, decides how many values are kept.
+const BYTES_PER_SLOT: usize = 32;
+
+/// See the [module documentation](self).
+#[derive(Debug, Default)]
+pub(crate) struct CleanCache {
+    slots: Box<[Slot]>,
+    ring: Box<[u8]>,
+    /// Bytes written since the cache was made or cleared. Positions are
+    /// absolute: the entry written at `at` is intact while `pos - at` is at
+    /// most the ring's length (later writes land elsewhere in the ring).
+    pos: u64,
+}
+
+/// Where an entry is in the ring: `[source][key][value]` from `at`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    at: u64,
+    /// The entry's hash (its low half); 0 for an empty slot (hashes have
+    /// their low bit set).
+    hash: u32,
+    key_len: u16,
+    value_len: u16,
+}
+
+impl CleanCache {
+    /// A cache of about `bytes` bytes of ring (rounded down to a power of
+    /// two); below [`MAX_ENTRY`] the cache is off and remembers nothing.
+    pub(crate) fn with_bytes(bytes: usize) -> CleanCache {
+        let ring = ring_bytes(bytes);
+        if ring == 0 {
+            return CleanCache::default();
+        }
+        CleanCache {
+            slots: vec![Slot::default(); ring / BYTES_PER_SLOT].into_boxed_slice(),
+            ring: vec![0; ring].into_boxed_slice(),
+            pos: 0,
+        }
+    }
+
+    /// Empties the cache and gives it the size [`CleanCache::with_bytes`]
+    /// would, allocating only if the size changes.
+    pub(crate) fn reset(&mut self, bytes: usize) {
+        if ring_bytes(bytes) == self.ring.len() {
+            self.clear();
+        } else {
+            *self = CleanCache::with_bytes(bytes);
+        }
+    }
+
+    /// The ring's size in bytes (0 when the cache is off).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        self.slots.fill(Slot::default());
+        self.pos = 0;
+    }
+
+    /// Whether the cache can hold a value with this key: it is on, and the
+    /// entry is short enough.
+    pub(crate) fn takes(&self, key: &[u8], value: &[u8]) -> bool {
+        !self.ring.is_empty() && key.len() + value.len() < MAX_ENTRY
+    }
+
+    /// Whether (`source`, `key`, `value`) was remembered as clean. `hash` is
+    /// [`entry_hash`] of the same three.
+    pub(crate) fn contains(&self, hash: u64, source: u8, key: &[u8], value: &[u8]) -> bool {
+        if self.slots.is_empty() {
+            return false;
+        }
+        let slot = &self.slots[self.index(hash)];
+        if slot.hash != hash as u32
+            || usize::from(slot.key_len) != key.len()
+            || usize::from(slot.value_len) != value.len()
+            || self.pos - slot.at > self.ring.len() as u64
+        {
+            return false;
+        }
+        let start = (slot.at % self.ring.len() as u64) as usize;
+        let entry = &self.ring[start..start + 1 + key.len() + value.len()];
+        entry[0] == source && &entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value
+    }
+
+    /// Remembers (`source`, `key`, `value`) as clean. The caller has checked
+    /// [`CleanCache::takes`].
+    pub(crate) fn insert(&mut self, hash: u64, source: u8, key: &[u8], value: &[u8]) {
+        debug_assert!(self.takes(key, value));
+        let cap = self.ring.len() as u64;
+        let len = (1 + key.len() + value.len()) as u64;
+        // Entries never wrap: skip the ring's tail when the entry does not fit.
+        if self.pos % cap + len > cap {
+            self.pos += cap - self.pos % cap;
+        }
+        let start = (self.pos % cap) as usize;
+        let entry = &mut self.ring[start..start + len as usize];
+        entry[0] = source;
+        entry[1..1 + key.len()].copy_from_slice(key);
+        entry[1 + key.len()..].copy_from_slice(value);
+        let index = self.index(hash);
+        self.slots[index] =
+            Slot { at: self.pos, hash: hash as u32, key_len: key.len() as u16, value_len: value.len() as u16 };
+        self.pos += len;
+    }
+
+    fn index(&self, hash: u64) -> usize {
+        // The high bits are the best mixed.
+        (hash >> (64 - self.slots.len().trailing_zeros())) as usize
+    }
+}
+
+/// The ring size for `bytes`: the power of two at or below it, 0 below
+/// [`MAX_ENTRY`].
+fn ring_bytes(bytes: usize) -> usize {
+    if bytes < MAX_ENTRY { 0 } else { 1usize << (usize::BITS - 1 - bytes.leading_zeros()) }
+}
+
+/// The hash of an entry: a multiply-rotate hash over 8-byte words of the key
+/// and the value, each followed by its length. It only has to spread entries
+/// over the slots; a match is always confirmed byte for byte.
+pub(crate) fn entry_hash(source: u8, key: &[u8], value: &[u8]) -> u64 {
+    let mut h = u64::from(source).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    for part in [key, value] {
+        let mut words = part.chunks_exact(8);
+        for w in &mut words {
+            h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut last = [0u8; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            h = mix(h, u64::from_le_bytes(last));
+        }
+        h = mix(h, part.len() as u64);
+    }
+    // Final avalanche, so that the high bits (the slot index) depend on every word.
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 32;
+    h | 1
+}
+
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(23) ^ w).wrapping_mul(0x94d0_49bb_1331_11eb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(c: &mut CleanCache, source: u8, key: &[u8], value: &[u8]) {
+        let h = entry_hash(source, key, value);
+        assert!(c.takes(key, value));
+        c.insert(h, source, key, value);
+    }
+
+    fn has(c: &CleanCache, source: u8, key: &[u8], value: &[u8]) -> bool {
+        c.contains(entry_hash(source, key, value), source, key, value)
+    }
+
+    #[test]
+    fn finds_what_it_remembered_and_nothing_else() {
+        let mut c = CleanCache::with_bytes(64 << 10);
+        put(&mut c, 3, b"accept", b"text/html");
+        assert!(has(&c, 3, b"accept", b"text/html"));
+        // Another source, key, value, or the same bytes split differently.
+        assert!(!has(&c, 4, b"accept", b"text/html"));
+        assert!(!has(&c, 3, b"Accept", b"text/html"));
+        assert!(!has(&c, 3, b"accept", b"text/htm"));
+        assert!(!has(&c, 3, b"accepttext", b"/html"));
+        assert!(!has(&c, 3, b"", b"accepttext/html"));
+        c.clear();
+        assert!(!has(&c, 3, b"accept", b"text/html"));
+    }
+
+    #[test]
+    fn an_empty_value_is_an_entry_like_any_other() {
+        let mut c = CleanCache::with_bytes(4096);
+        assert!(!has(&c, 0, b"", b""));
+        put(&mut c, 0, b"", b"");
+        assert!(has(&c, 0, b"", b""));
+        assert!(!has(&c, 1, b"", b""));
+    }
+
+    #[test]
+    fn off_below_one_entry_and_bounded_above() {
+        let off = CleanCache::with_bytes(0);
+        assert_eq!(off.bytes(), 0);
+        assert!(!off.takes(b"", b"x"));
+        assert!(!has(&off, 0, b"", b"x"));
+        let c = CleanCache::with_bytes(100_000);
+        assert_eq!(c.bytes(), 65536);
+        assert!(c.takes(b"k", &[b'v'; MAX_ENTRY - 2]));
+        assert!(!c.takes(b"k", &[b'v'; MAX_ENTRY - 1]));
+    }
+
+    #[test]
+    fn overwritten_entries_are_forgotten() {
+        let mut c = CleanCache::with_bytes(4096);
+        let value = |i: u32| format!("value number {i:>6} padded to be a little longer");
+        for i in 0..1000u32 {
+            put(&mut c, 1, b"k", value(i).as_bytes());
+            // The newest entry is always there.
+            assert!(has(&c, 1, b"k", value(i).as_bytes()));
+        }
+        // 1000 entries of 50 bytes went through a 4 KiB ring: the early ones
+        // are gone even where their slot was not reused.
+        let kept = (0..1000).filter(|&i| has(&c, 1, b"k", value(i).as_bytes())).count();
+        assert!(kept > 0 && kept * 50 <= 4096, "{kept} kept");
+        assert!(!has(&c, 1, b"k", value(0).as_bytes()));
+    }
+
+    #[test]
+    fn an_entry_that_does_not_fit_the_tail_starts_the_ring_again() {
+        let mut c = CleanCache::with_bytes(2048);
+        let long = vec![b'a'; 1000];
+        let other = vec![b'b'; 1000];
+        put(&mut c, 0, b"", &long);
+        put(&mut c, 0, b"", &other);
+        // The third does not fit after the second: it goes to the ring's
+        // start, over the first.
+        let third = vec![b'c'; 100];
+        put(&mut c, 0, b"", &third);
+        assert!(has(&c, 0, b"", &third));
+        assert!(has(&c, 0, b"", &other));
+        assert!(!has(&c, 0, b"", &long));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_lookup_agrees_with_a_list_of_recent_entries(
+            ops in proptest::collection::vec((0u8..3, proptest::collection::vec(0u8..4, 0..6), proptest::collection::vec(0u8..4, 0..40)), 1..300)
+        ) {
+            // A small ring: entries are overwritten often.
+            let mut c = CleanCache::with_bytes(1024);
+            let mut inserted: Vec<(u8, Vec<u8>, Vec<u8>)> = Vec::new();
+            for (source, key, value) in ops {
+                let found = has(&c, source, &key, &value);
+                // Never a value that was not remembered.
+                proptest::prop_assert!(!found || inserted.contains(&(source, key.clone(), value.clone())));
+                if !found {
+                    put(&mut c, source, &key, &value);
+                    inserted.push((source, key.clone(), value.clone()));
+                }
+                proptest::prop_assert!(has(&c, source, &key, &value));
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The value cache: values whose scan found nothing are remembered per
+//! scratch and not scanned again; nothing a request's own state hid from a
+//! scan is remembered, so verdicts never depend on what came before.
+
+use std::sync::Arc;
+
+use rampart::{Config, Phase, Ruleset, Scratch, Stats, Transaction};
+
+fn ruleset(config: Config, rules: &str) -> Arc<Ruleset> {
+    Arc::new(Ruleset::builder().configure(config).source("test.rules", rules).build().unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Evaluates a GET with the given query and headers; returns the matched
+/// rule ids (sorted) and the statistics.
+fn get(rs: &Arc<Ruleset>, scratch: &mut Scratch, query: &str, headers: &[(&str, &str)]) -> (Vec<u32>, Stats) {
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_request("GET", format!("/x?{query}"), "HTTP/1.1");
+    tx.add_header("Host", "shop.example");
+    for (n, v) in headers {
+        tx.add_header(n, v);
+    }
+    tx.evaluate(Phase::RequestBody, scratch);
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    (ids, tx.stats())
+}
+
+const RULES: &str = r#"
+rule 1 "evil word" { severity critical inspect args, headers transform url_decode, lowercase match regex `evil[0-9]` }
+rule 2 "only with x-mode" { severity critical inspect args match regex `bad[0-9]` when headers["x-mode"] == "strict" }
+rule 3 "sqli" { severity critical inspect args match detect_sqli }
+"#;
+
+#[test]
+fn a_repeated_benign_request_is_answered_from_the_cache() {
+    let rs = ruleset(Config::new(), RULES);
+    let mut scratch = rs.create_scratch();
+    let headers = [("Accept", "text/html"), ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)")];
+    let (ids, first) = get(&rs, &mut scratch, "q=shoes&size=42", &headers);
+    assert!(ids.is_empty());
+    assert_eq!(first.values_cached, 0);
+    assert!(first.values_inspected > 0);
+    let (ids, second) = get(&rs, &mut scratch, "q=shoes&size=42", &headers);
+    assert!(ids.is_empty());
+    assert_eq!(second.values_inspected, 0, "{second:?}");
+    assert_eq!(second.values_cached, first.values_inspected);
+    // A new value is scanned; the others still come from the cache.
+    let (ids, third) = get(&rs, &mut scratch, "q=boots&size=42", &headers);
+    assert!(ids.is_empty());
+    assert_eq!(third.values_inspected, 1, "{third:?}");
+    // Off: nothing is remembered.
+    let off = ruleset(Config::new().value_cache_bytes(0), RULES);
+    let mut scratch = off.create_scratch();
+    get(&off, &mut scratch, "q=shoes&size=42", &headers);
+    let (_, again) = get(&off, &mut scratch, "q=shoes&size=42", &headers);
+    assert_eq!(again.values_cached, 0);
+    assert_eq!(again.values_inspected, first.values_inspected);
+}
+
+#[test]
+fn a_value_that_matched_is_never_remembered() {
+    let rs = ruleset(Config::new(), RULES);
+    let mut scratch = rs.create_scratch();
+    for _ in 0..3 {
+        assert_eq!(get(&rs, &mut scratch, "q=EVIL7", &[]).0, [1]);
+        assert_eq!(get(&rs, &mut scratch, "q=1'+or+'1'='1", &[]).0, [3]);
+    }
+}
+
+#[test]
+fn a_value_left_unconfirmed_for_a_rule_that_already_hit_is_not_remembered() {
+    // In the first request rule 1 hits on `a`, so `b`'s candidate for it is
+    // not confirmed (the rule is decided for that request). Had `b` been
+    // remembered as clean, the second request would miss it.
+    let rs = ruleset(Config::new(), RULES);
+    let mut scratch = rs.create_scratch();
+    assert_eq!(get(&rs, &mut scratch, "a=evil1&b=evil2", &[]).0, [1]);
+    let (ids, stats) = get(&rs, &mut scratch, "b=evil2", &[]);
+    assert_eq!(ids, [1]);
+    assert_eq!(stats.values_inspected, 1, "b's value is scanned again: {stats:?}");
+}
+
+#[test]
+fn a_gated_rule_runs_on_values_the_cache_takes() {
+    // Without `x-mode: strict`, rule 2 is gated: it cannot match, and the scan
+    // would skip its confirmation. For a value the cache may remember, it is
+    // confirmed anyway; `bad1` matches it, so `bad1` is not remembered and the
+    // strict request that follows finds it.
+    let rs = ruleset(Config::new(), RULES);
+    let mut scratch = rs.create_scratch();
+    assert!(get(&rs, &mut scratch, "q=bad1", &[]).0.is_empty());
+    let (ids, stats) = get(&rs, &mut scratch, "q=bad1", &[("X-Mode", "strict")]);
+    assert_eq!(ids, [2]);
+    assert_eq!(stats.values_cached, 1, "only the Host header came from the cache: {stats:?}");
+    // A value clean for every rule, gated ones included, is remembered:
+    // `badge` has rule 2's literal, and its regex, confirmed while the rule
+    // was gated, does not match.
+    assert!(get(&rs, &mut scratch, "q=badge", &[]).0.is_empty());
+    let (ids, stats) = get(&rs, &mut scratch, "q=badge", &[("X-Mode", "strict")]);
+    assert!(ids.is_empty());
+    assert_eq!(stats.values_cached, 3, "Host, q's name and q's value: {stats:?}");
+}
+
+#[test]
+fn a_scratch_forgets_clean_values_when_the_rules_change() {
+    let lenient = ruleset(Config::new(), r#"rule 1 "x" { severity critical inspect args match contains "zzz" }"#);
+    let strict = ruleset(Config::new(), r#"rule 1 "x" { severity critical inspect args match contains "shoes" }"#);
+    let mut scratch = lenient.create_scratch();
+    for _ in 0..2 {
+        assert!(get(&lenient, &mut scratch, "q=shoes", &[]).0.is_empty());
+    }
+    assert_eq!(get(&strict, &mut scratch, "q=shoes", &[]).0, [1]);
+    assert!(get(&lenient, &mut scratch, "q=shoes", &[]).0.is_empty());
+    // Emptied by hand, the cache answers nothing until values repeat.
+    scratch.clear_value_cache();
+    let (_, stats) = get(&lenient, &mut scratch, "q=shoes", &[]);
+    assert_eq!(stats.values_cached, 0);
+}
+
+#[test]
+fn long_values_are_scanned_every_time() {
+    let rs = ruleset(Config::new(), RULES);
+    let mut scratch = rs.create_scratch();
+    let long = "a".repeat(2000);
+    let query = format!("q={long}");
+    get(&rs, &mut scratch, &query, &[]);
+    let (_, stats) = get(&rs, &mut scratch, &query, &[]);
+    // The name `q` and Host are remembered; the 2,000-byte value and the
+    // query string holding it are not.
+    assert!(stats.values_inspected >= 1, "{stats:?}");
+    let (ids, _) = get(&rs, &mut scratch, &format!("q={long}evil9"), &[]);
+    assert_eq!(ids, [1]);
+}

@@ -2,6 +2,13 @@
 //!
 //! `cargo bench --bench evaluate` (reports land in target/criterion). Corpus
 //! benches need ../shared/corpus and are skipped, with a note, without it.
+//!
+//! Criterion repeats the same requests, which the value cache would answer
+//! after the first iteration; so every bench here runs with the cache off
+//! (the cost of values never seen before), and the request shapes also run
+//! with it on (`*_warm_cache`: every value seen before, the best case). The
+//! cache's effect on a corpus, where values repeat only as they do in the
+//! corpus, is what `rampart bench` reports (it empties the cache per pass).
 
 mod common;
 
@@ -11,14 +18,13 @@ use common::{Request, evaluate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rampart::{Config, Ruleset, Transaction};
 
+/// The default rules at `paranoia`, without the value cache.
 fn ruleset(paranoia: u8) -> Arc<Ruleset> {
-    Arc::new(
-        Ruleset::builder()
-            .default_rules()
-            .configure(Config::new().paranoia(paranoia))
-            .build()
-            .expect("default rules compile"),
-    )
+    ruleset_with(Config::new().paranoia(paranoia).value_cache_bytes(0))
+}
+
+fn ruleset_with(config: Config) -> Arc<Ruleset> {
+    Arc::new(Ruleset::builder().default_rules().configure(config).build().expect("default rules compile"))
 }
 
 fn bench_requests(c: &mut Criterion, group: &str, name: &str, rs: &Arc<Ruleset>, requests: &[Request]) {
@@ -53,12 +59,13 @@ fn corpora(c: &mut Criterion) {
 
 fn shapes(c: &mut Criterion) {
     let rs = ruleset(1);
+    let warm = ruleset_with(Config::new().paranoia(1));
     let noop = Arc::new(Ruleset::from_rules("").expect("the empty rule set compiles"));
     let get = common::benign_get();
     let form = common::form_post_1k();
     let mut g = c.benchmark_group("request_shape");
     for (name, r) in [("get_8_headers_5_args", &get), ("form_post_1k", &form)] {
-        for (label, set) in [("default_rules", &rs), ("no_op", &noop)] {
+        for (label, set) in [("default_rules", &rs), ("default_rules_warm_cache", &warm), ("no_op", &noop)] {
             let mut scratch = set.create_scratch();
             let mut tx = Transaction::new(set.clone());
             g.throughput(Throughput::Bytes(r.bytes() as u64));
@@ -75,7 +82,7 @@ fn bodies(c: &mut Criterion) {
     let rs = Arc::new(
         Ruleset::builder()
             .default_rules()
-            .configure(Config::new().paranoia(1).max_body_bytes(4 << 20).max_args(1 << 20))
+            .configure(Config::new().paranoia(1).max_body_bytes(4 << 20).max_args(1 << 20).value_cache_bytes(0))
             .build()
             .expect("default rules compile"),
     );

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::{Rng, evaluate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rampart::{Ruleset, Transaction};
+use rampart::{Config, Ruleset, Transaction};
 
 const FIELDS: &[&str] =
     &["args", "args, args.names", "args, headers[\"user-agent\", \"referer\"]", "args, cookies", "headers"];
@@ -53,7 +53,14 @@ fn scaling(c: &mut Criterion) {
     let total: usize = requests.iter().map(common::Request::bytes).sum();
     let mut g = c.benchmark_group("rule_count_scaling");
     for n in [100, 1_000, 10_000] {
-        let rs = Arc::new(Ruleset::from_rules(&generated_rules(n)).expect("generated rules compile"));
+        let rs = Arc::new(
+            Ruleset::builder()
+                .source("generated.rules", generated_rules(n))
+                // Criterion repeats the requests: measure scans, not the value cache.
+                .configure(Config::new().value_cache_bytes(0))
+                .build()
+                .expect("generated rules compile"),
+        );
         let mut scratch = rs.create_scratch();
         let mut tx = Transaction::new(rs.clone());
         g.throughput(Throughput::Bytes(total as u64));

@@ -5,7 +5,8 @@
 #   nginx + ngx_http_rampart_module with no rules (the connector's own cost) |
 #   nginx + ModSecurity 3 + OWASP CRS v4
 #
-# for a GET with query arguments and a POST with a 1 KiB form body: requests/s,
+# for a GET with query arguments (the same each time, and with values new in
+# each request) and a POST with a 1 KiB form body: requests/s,
 # latency percentiles and nginx worker CPU per request, median of N runs.
 #
 # Usage: scripts/load-compare.sh [-d SECONDS] [-n RUNS] [-c CONNECTIONS] [-t THREADS]
@@ -137,6 +138,25 @@ request = function()
   return wrk.format("GET", "/search?q=running+shoes&category=sports&page=2&sort=price_asc&lang=en-US", headers)
 end
 EOF
+# The same GET with query values new in every request (a counter per wrk
+# thread): the headers repeat, as a browser's do, the arguments do not, so
+# the engine's value cache answers only for the headers.
+cat > "$W/getvar.lua" <<'EOF'
+dofile(os.getenv("LOAD_DIR") .. "/common.lua")
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+local words = { "running", "shoes", "trail", "jacket", "blue", "socks", "winter", "boots", "hiking", "kids" }
+local n = 0
+request = function()
+  n = n + 1
+  local q = words[n % #words + 1] .. "+" .. words[math.floor(n / 10) % #words + 1] .. "+" .. tid .. "x" .. n
+  return wrk.format("GET", "/search?q=" .. q .. "&category=sports&page=" .. (n % 50)
+    .. "&sort=price_asc&lang=en-US&ref=" .. tid .. "-" .. n, headers)
+end
+EOF
 cat > "$W/post.lua" <<'EOF'
 dofile(os.getenv("LOAD_DIR") .. "/common.lua")
 local fields = {
@@ -232,7 +252,7 @@ for name in "${NAMES[@]}"; do
     nginx -p "$p" -c "$p/nginx.conf"
     PIDFILES+=("$p/nginx.pid")
     for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-    for shape in get post; do                                                   # warm-up
+    for shape in get getvar post; do                                            # warm-up
         wrk -t1 -c1 -d1s -s "$W/$shape.lua" "http://127.0.0.1:$port/" > /dev/null
     done
     attack=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: shop.example.com" \
@@ -241,7 +261,7 @@ for name in "${NAMES[@]}"; do
     port=$((port + 1))
 done
 for i in $(seq "$RUNS"); do
-    for shape in get post; do
+    for shape in get getvar post; do
         for name in "${NAMES[@]}"; do
             r=$(python3 "$W/run_wrk.py" "$W/$name/nginx.pid" "$W/$shape.lua" \
                 "http://127.0.0.1:$(cat "$W/$name/port")/" "$THREADS" "$CONNS" "$DURATION")
@@ -258,13 +278,13 @@ runs, conns, threads, dur = sys.argv[2:6]
 label = {"plain": "plain nginx", "rampart": "nginx + rampart module (built-in rules)",
          "rampart-no-rules": "nginx + rampart module, no rules (connector only)",
          "modsecurity": "nginx + ModSecurity 3 + CRS v4 (PL1)"}
-shape_label = {"get": "GET, query args", "post": "POST, 1 KiB form"}
+shape_label = {"get": "GET, query args", "getvar": "GET, query values new each request", "post": "POST, 1 KiB form"}
 print(f"wrk -t{threads} -c{conns} -d{dur}s, median of {runs} runs (each column separately); other load:")
 print("CPU used by other processes (not nginx, not wrk) during the runs, in % of the machine")
 print()
 print("| request | config | req/s | % of plain | the runs (req/s) | lat avg | p50 | p90 | p99 | nginx CPU/req | non-2xx | other load |")
 print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-for shape in ("get", "post"):
+for shape in ("get", "getvar", "post"):
     plain = None
     for name in ("plain", "rampart", "rampart-no-rules", "modsecurity"):
         rs = [r for r in rows if r[0] == name and r[1] == shape]

@@ -143,7 +143,7 @@ impl Config {
     setting!(
         /// Bytes per thread (per [`crate::Scratch`]) remembering request values
         /// whose scan found nothing, so that repeated header values and
-        /// arguments are not scanned again; 0 (or below 1 KiB) turns it off.
+        /// arguments are not scanned again; 0 (or below 4 KiB) turns it off.
         /// Memory is fixed (the ring, and 16 bytes per 32 of it for the slots); entries are compared byte for byte. Default: 1 MiB.
         value_cache_bytes, get_value_cache_bytes, usize, 1 << 20
     );

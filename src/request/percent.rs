@@ -35,27 +35,29 @@ pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut V
     let mut valid = true;
     let mut i = 0;
     while i < input.len() {
+        // The run up to the next `%`, copied in one go (`+` mapped inside it:
+        // form text has one every few bytes).
         let rest = &input[i..];
-        let run = rest.iter().position(|&b| b == b'%' || (plus_as_space && b == b'+')).unwrap_or(rest.len());
-        out.extend_from_slice(&rest[..run]);
+        let run = memchr::memchr(b'%', rest).unwrap_or(rest.len());
+        if plus_as_space {
+            out.extend(rest[..run].iter().map(|&b| if b == b'+' { b' ' } else { b }));
+        } else {
+            out.extend_from_slice(&rest[..run]);
+        }
         i += run;
-        match input.get(i) {
-            None => break,
-            Some(b'+') => {
-                out.push(b' ');
+        if i == input.len() {
+            break;
+        }
+        match escape_at(input, i) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b'%');
+                valid = false;
                 i += 1;
             }
-            Some(_) => match escape_at(input, i) {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 3;
-                }
-                None => {
-                    out.push(b'%');
-                    valid = false;
-                    i += 1;
-                }
-            },
         }
     }
     valid
@@ -125,6 +127,36 @@ mod tests {
             let mut out = Vec::new();
             prop_assert!(percent_decode_into(&encode(&bytes, upper), true, &mut out));
             prop_assert_eq!(out, bytes);
+        }
+
+        #[test]
+        fn agrees_with_a_byte_by_byte_reference(
+            input in vec(prop::sample::select(&b"%+aF0g9 &=\xff"[..]), 0..64),
+            plus: bool,
+        ) {
+            // One byte at a time: `%XX` decodes, `+` is a space in forms,
+            // anything else (an invalid `%` included) is copied.
+            let mut expected = Vec::new();
+            let mut ok = true;
+            let mut i = 0;
+            while i < input.len() {
+                let b = input[i];
+                if b == b'%' {
+                    if let Some(byte) = escape_at(&input, i) {
+                        expected.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    ok = false;
+                }
+                expected.push(if plus && b == b'+' { b' ' } else { b });
+                i += 1;
+            }
+            let mut out = b"kept".to_vec();
+            let valid = percent_decode_into(&input, plus, &mut out);
+            prop_assert_eq!(&out[..4], b"kept", "appends");
+            prop_assert_eq!(&out[4..], &expected[..]);
+            prop_assert_eq!(valid, ok);
         }
 
         #[test]

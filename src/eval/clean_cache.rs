@@ -23,8 +23,9 @@
 //!
 //! Long values (tokens, request bodies) are mostly unique, and each would
 //! push dozens of short entries out of the ring; so an entry longer than
-//! [`ADMIT_FREE`] is only written the second time the same value is found
-//! clean (a table of hashes, the "doorkeeper", remembers the first time).
+//! [`ADMIT_FREE`] is only written when the same value comes a second time (a
+//! table of hashes, the "doorkeeper", remembers the first sighting), and its
+//! first scan does not do the extra work of learning (see `exec::learns`).
 //! A long value that does repeat (an identical body, a client's bearer
 //! token) is then skipped like a short one.
 
@@ -136,20 +137,28 @@ impl CleanCache {
         entry[0] == source && &entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value
     }
 
+    /// What to do with a value [`CleanCache::contains`] does not know: whether
+    /// its scan should learn a result to write ([`CleanCache::insert`]). A
+    /// long value seen for the first time is not written whatever its scan
+    /// finds; its hash is noted so that its next sighting is.
+    pub(crate) fn learns(&mut self, hash: u64, key: &[u8], value: &[u8]) -> bool {
+        if 1 + key.len() + value.len() <= ADMIT_FREE {
+            return true;
+        }
+        let door = &mut self.door[(hash >> (64 - self.door.len().trailing_zeros())) as usize];
+        if *door == hash {
+            return true;
+        }
+        *door = hash;
+        false
+    }
+
     /// Remembers (`source`, `key`, `value`) as clean. The caller has checked
-    /// [`CleanCache::takes`].
+    /// [`CleanCache::takes`] and [`CleanCache::learns`].
     pub(crate) fn insert(&mut self, hash: u64, source: u8, key: &[u8], value: &[u8]) {
         debug_assert!(self.takes(key, value));
         let cap = self.ring.len() as u64;
         let len = (1 + key.len() + value.len()) as u64;
-        if len as usize > ADMIT_FREE {
-            // A long entry: written on its second clean scan only.
-            let door = &mut self.door[(hash >> (64 - self.door.len().trailing_zeros())) as usize];
-            if *door != hash {
-                *door = hash;
-                return;
-            }
-        }
         // Entries never wrap: skip the ring's tail when the entry does not fit.
         if self.pos % cap + len > cap {
             self.pos += cap - self.pos % cap;
@@ -210,10 +219,13 @@ fn mix(h: u64, w: u64) -> u64 {
 mod tests {
     use super::*;
 
+    /// A clean scan of the value, as `scan_value` records it.
     fn put(c: &mut CleanCache, source: u8, key: &[u8], value: &[u8]) {
         let h = entry_hash(source, key, value);
         assert!(c.takes(key, value));
-        c.insert(h, source, key, value);
+        if c.learns(h, key, value) {
+            c.insert(h, source, key, value);
+        }
     }
 
     fn has(c: &CleanCache, source: u8, key: &[u8], value: &[u8]) -> bool {

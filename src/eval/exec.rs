@@ -338,7 +338,7 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
             res.stats.values_cached += 1;
             return;
         }
-        Some(hash)
+        scratch.clean.learns(hash, key, value).then_some(hash)
     } else {
         None
     };

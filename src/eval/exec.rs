@@ -342,8 +342,10 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     } else {
         None
     };
-    // A value the cache can take is scanned in full, rules decided or gated
-    // for this request included: its result must not depend on the request.
+    // A value the cache will keep if it is clean is scanned with the rules
+    // gated for this request too; a rule already decided in this request
+    // leaves its result unknown, and it is not kept (see `learns`): what is
+    // kept must not depend on the request.
     let learn = cache_hash.is_some();
     scratch.work.value_dirty = false;
     res.stats.values_inspected += 1;

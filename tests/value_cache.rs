@@ -143,3 +143,103 @@ fn a_long_value_is_remembered_from_its_second_clean_scan() {
     let (ids, _) = get(&rs, &mut scratch, &format!("{query}evil9"), &[]);
     assert_eq!(ids, [1]);
 }
+
+/// Matched rule ids and verdict of one request under `rs`.
+fn outcome(rs: &Arc<Ruleset>, scratch: &mut Scratch, req: &Gen) -> (Vec<u32>, bool, u16) {
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_request(&req.method, &req.uri, "HTTP/1.1");
+    for (n, v) in &req.headers {
+        tx.add_header(n, v);
+    }
+    let v = tx.evaluate(Phase::RequestHeaders, scratch);
+    if !v.would_block() {
+        tx.append_body(req.body.as_bytes());
+        tx.evaluate(Phase::RequestBody, scratch);
+    }
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    let v = tx.verdict();
+    (ids, v.would_block(), v.status())
+}
+
+#[derive(Clone, Debug)]
+struct Gen {
+    method: String,
+    uri: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// Values a request is built from: benign ones that repeat, attacks of
+/// several classes, and near misses that share an attack's literals.
+const VALUES: &[&str] = &[
+    "shoes",
+    "42",
+    "running+shoes",
+    "1'+or+'1'='1",
+    "union+select+password+from+users",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    ";cat+/etc/passwd",
+    "selection",
+    "scripture",
+    "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+    "${jndi:ldap://x/a}",
+    "john%40example.com",
+];
+
+fn gen_request() -> impl proptest::strategy::Strategy<Value = Gen> {
+    use proptest::prelude::*;
+    let value = proptest::sample::select(VALUES);
+    (
+        proptest::sample::select(&["GET", "POST"][..]),
+        proptest::collection::vec((proptest::sample::select(&["q", "id", "name", "sort"][..]), value.clone()), 0..4),
+        proptest::collection::vec(
+            (proptest::sample::select(&["Referer", "User-Agent", "X-Mode"][..]), value.clone()),
+            0..3,
+        ),
+        proptest::collection::vec(value, 0..3),
+    )
+        .prop_map(|(method, args, headers, body)| {
+            let query: Vec<String> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut hs: Vec<(String, String)> = vec![("Host".into(), "shop.example".into())];
+            hs.extend(headers.into_iter().map(|(k, v)| (k.to_owned(), v.replace('+', " "))));
+            let body: Vec<String> = body.iter().enumerate().map(|(i, v)| format!("f{i}={v}")).collect();
+            if method == "POST" {
+                hs.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            }
+            Gen { method: method.to_owned(), uri: format!("/x?{}", query.join("&")), headers: hs, body: body.join("&") }
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    #[test]
+    fn the_default_rules_give_the_same_results_with_and_without_the_cache(
+        requests in proptest::collection::vec(gen_request(), 1..24)
+    ) {
+        use std::sync::OnceLock;
+        static RULESETS: OnceLock<(Arc<Ruleset>, Arc<Ruleset>)> = OnceLock::new();
+        let (on, off) = RULESETS.get_or_init(|| {
+            let build = |bytes: usize| {
+                Arc::new(
+                    Ruleset::builder()
+                        .default_rules()
+                        .configure(Config::new().value_cache_bytes(bytes))
+                        .build()
+                        .expect("default rules compile"),
+                )
+            };
+            (build(1 << 20), build(0))
+        });
+        let mut cached = on.create_scratch();
+        let mut plain = off.create_scratch();
+        for r in &requests {
+            // Twice: the second evaluation meets the values the first kept.
+            for _ in 0..2 {
+                proptest::prop_assert_eq!(outcome(on, &mut cached, r), outcome(off, &mut plain, r), "{:?}", r);
+            }
+        }
+    }
+}

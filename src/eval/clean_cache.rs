@@ -11,9 +11,10 @@
 //!
 //! Soundness does not rest on a hash: an entry is found by a hash and then
 //! compared byte for byte (source, key and value). Only a scan that evaluated
-//! every operator it reached and matched none is remembered; a scan that
-//! skipped an operator because its rule was already decided or gated for this
-//! request is not (what the operator would have said is unknown).
+//! every operator it reached and matched none is remembered: rules gated for
+//! this request are evaluated anyway on a value the cache will keep, and a
+//! scan that skipped an operator because its rule was already decided in this
+//! request is not remembered (what the operator would have said is unknown).
 //!
 //! Memory is fixed when the cache is made: a ring of entry bytes and a table
 //! of slots pointing into it. A new entry overwrites the oldest bytes of the
@@ -52,7 +53,7 @@ const SLOTS_PER_DOOR: usize = 8;
 pub(crate) struct CleanCache {
     slots: Box<[Slot]>,
     ring: Box<[u8]>,
-    /// Hashes of long entries found clean once (0: none).
+    /// Hashes of long entries seen once (0: none).
     door: Box<[u64]>,
     /// Bytes written since the cache was made or cleared. Positions are
     /// absolute: the entry written at `at` is intact while `pos - at` is at
@@ -114,7 +115,7 @@ impl CleanCache {
     /// Whether the cache can hold a value with this key: it is on, and the
     /// entry is short enough.
     pub(crate) fn takes(&self, key: &[u8], value: &[u8]) -> bool {
-        let len = 1 + key.len() + value.len();
+        let len = entry_len(key, value);
         !self.ring.is_empty() && len <= MAX_ENTRY && len <= self.ring.len() / 16
     }
 
@@ -133,7 +134,7 @@ impl CleanCache {
             return false;
         }
         let start = (slot.at % self.ring.len() as u64) as usize;
-        let entry = &self.ring[start..start + 1 + key.len() + value.len()];
+        let entry = &self.ring[start..start + entry_len(key, value)];
         entry[0] == source && &entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value
     }
 
@@ -142,7 +143,7 @@ impl CleanCache {
     /// long value seen for the first time is not written whatever its scan
     /// finds; its hash is noted so that its next sighting is.
     pub(crate) fn learns(&mut self, hash: u64, key: &[u8], value: &[u8]) -> bool {
-        if 1 + key.len() + value.len() <= ADMIT_FREE {
+        if entry_len(key, value) <= ADMIT_FREE {
             return true;
         }
         let door = &mut self.door[(hash >> (64 - self.door.len().trailing_zeros())) as usize];
@@ -158,7 +159,7 @@ impl CleanCache {
     pub(crate) fn insert(&mut self, hash: u64, source: u8, key: &[u8], value: &[u8]) {
         debug_assert!(self.takes(key, value));
         let cap = self.ring.len() as u64;
-        let len = (1 + key.len() + value.len()) as u64;
+        let len = entry_len(key, value) as u64;
         // Entries never wrap: skip the ring's tail when the entry does not fit.
         if self.pos % cap + len > cap {
             self.pos += cap - self.pos % cap;
@@ -178,6 +179,11 @@ impl CleanCache {
         // The high bits are the best mixed.
         (hash >> (64 - self.slots.len().trailing_zeros())) as usize
     }
+}
+
+/// Bytes of an entry in the ring: the source, the key, the value.
+fn entry_len(key: &[u8], value: &[u8]) -> usize {
+    1 + key.len() + value.len()
 }
 
 /// The ring size for `bytes`: the power of two at or below it, 0 below
@@ -344,7 +350,7 @@ mod tests {
                 if !found {
                     put(&mut c, source, &key, &value);
                     inserted.push((source, key.clone(), value.clone()));
-                    if 1 + key.len() + value.len() <= ADMIT_FREE {
+                    if entry_len(&key, &value) <= ADMIT_FREE {
                         proptest::prop_assert!(has(&c, source, &key, &value));
                     }
                 }

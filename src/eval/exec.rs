@@ -332,9 +332,10 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
         return;
     }
     // A value whose full scan found nothing before finds nothing again.
+    let source_id = source.index() as u8;
     let cache_hash = if scratch.clean.takes(key, value) {
-        let hash = entry_hash(source.index() as u8, key, value);
-        if scratch.clean.contains(hash, source.index() as u8, key, value) {
+        let hash = entry_hash(source_id, key, value);
+        if scratch.clean.contains(hash, source_id, key, value) {
             res.stats.values_cached += 1;
             return;
         }
@@ -463,7 +464,7 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     if let Some(hash) = cache_hash
         && !work.value_dirty
     {
-        clean.insert(hash, source.index() as u8, key, value);
+        clean.insert(hash, source_id, key, value);
     }
 }
 

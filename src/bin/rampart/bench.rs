@@ -46,11 +46,6 @@ fn request_bytes(r: &Record) -> usize {
 
 /// Feeds and evaluates one request, as a host does (headers, then body).
 fn evaluate(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) -> bool {
-    evaluate_phases(tx, scratch, r);
-    tx.verdict().would_block()
-}
-
-fn evaluate_phases(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) {
     tx.reset();
     tx.set_client("127.0.0.1");
     tx.set_request(&r.method, &r.uri, r.protocol());
@@ -59,10 +54,10 @@ fn evaluate_phases(tx: &mut Transaction, scratch: &mut Scratch, r: &Record) {
     }
     let v = tx.evaluate(Phase::RequestHeaders, scratch);
     if v.would_block() {
-        return;
+        return true;
     }
     tx.append_body(&r.body_bytes);
-    tx.evaluate(Phase::RequestBody, scratch);
+    tx.evaluate(Phase::RequestBody, scratch).would_block()
 }
 
 fn round(x: f64) -> f64 {

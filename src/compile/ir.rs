@@ -40,6 +40,9 @@ pub(crate) struct Program {
     pub(crate) exclusions: Vec<ExclusionIr>,
     /// The SecLang rules, when the rule set has some.
     pub(crate) sec: Option<super::sec_ir::SecProgram>,
+    /// The header names (lower case) that conditions name exactly, indexed
+    /// once per request (see [`Program::index_condition_headers`]).
+    pub(crate) cond_headers: Vec<Box<[u8]>>,
 }
 
 impl Program {
@@ -61,6 +64,24 @@ impl Program {
     pub(crate) fn add_op(&mut self, op: OpIr) -> OpId {
         self.ops.push(op);
         (self.ops.len() - 1) as OpId
+    }
+
+    /// Gives every condition target that reads only header values, named
+    /// exactly or not at all, a [`KeyIndex`] so that evaluating it looks up
+    /// a per-request index of the headers (`eval::cond::HeaderIndex`) instead
+    /// of comparing each request field's key with each name. Run once, after
+    /// every rule and exclusion is lowered.
+    pub(crate) fn index_condition_headers(&mut self) {
+        let mut names = std::mem::take(&mut self.cond_headers);
+        for rule in &mut self.rules {
+            if let Some(when) = &mut rule.when {
+                when.index_headers(&mut names);
+            }
+        }
+        for ex in &mut self.exclusions {
+            ex.when.index_headers(&mut names);
+        }
+        self.cond_headers = names;
     }
 
     /// Adds a compiled regex.
@@ -147,9 +168,59 @@ pub(crate) struct TargetIr {
     pub(crate) include: Vec<KeyMatch>,
     /// Keys left out.
     pub(crate) exclude: Vec<KeyMatch>,
+    /// How a condition finds this target's values (always
+    /// [`KeyIndex::Keys`] in scans).
+    pub(crate) index: KeyIndex,
+}
+
+/// How a condition target's values are found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum KeyIndex {
+    /// Every request field's key is checked against the selectors.
+    #[default]
+    Keys,
+    /// The target is the headers with these names: ids into
+    /// [`Program::cond_headers`] (distinct).
+    Headers(Box<[u16]>),
+    /// The target is every header.
+    AllHeaders,
 }
 
 impl TargetIr {
+    /// A target of `sources` with every key.
+    pub(crate) fn of(sources: SourceSet) -> TargetIr {
+        TargetIr { sources, include: Vec::new(), exclude: Vec::new(), index: KeyIndex::Keys }
+    }
+
+    /// The [`KeyIndex`] of this target, adding its names to `names`: a target
+    /// of header values only, without exclusions, with no selector or only
+    /// exact names (at most `u16::MAX` names in all).
+    fn header_index(&self, names: &mut Vec<Box<[u8]>>) -> KeyIndex {
+        if self.sources != SourceSet::of(&[Source::HeaderValue]) || !self.exclude.is_empty() {
+            return KeyIndex::Keys;
+        }
+        if self.include.is_empty() {
+            return KeyIndex::AllHeaders;
+        }
+        let mut ids: Vec<u16> = Vec::new();
+        for k in &self.include {
+            let KeyMatch::Exact(name) = k else { return KeyIndex::Keys };
+            let lower: Box<[u8]> = name.to_ascii_lowercase().into();
+            let id = match names.iter().position(|n| *n == lower) {
+                Some(i) => i,
+                None if names.len() < usize::from(u16::MAX) => {
+                    names.push(lower);
+                    names.len() - 1
+                }
+                None => return KeyIndex::Keys,
+            };
+            if !ids.contains(&(id as u16)) {
+                ids.push(id as u16);
+            }
+        }
+        KeyIndex::Headers(ids.into())
+    }
+
     /// True when the selectors accept `key`.
     pub(crate) fn accepts_key(&self, key: &[u8], regexes: &[CompiledRegex]) -> bool {
         (self.include.is_empty() || self.include.iter().any(|k| k.matches(key, regexes)))
@@ -276,6 +347,16 @@ pub(crate) enum Cond {
 }
 
 impl Cond {
+    /// Sets the [`KeyIndex`] of every target in the condition.
+    fn index_headers(&mut self, names: &mut Vec<Box<[u8]>>) {
+        match self {
+            Cond::And(parts) | Cond::Or(parts) => parts.iter_mut().for_each(|c| c.index_headers(names)),
+            Cond::Not(inner) => inner.index_headers(names),
+            Cond::Flag(_) => {}
+            Cond::Values { target, .. } | Cond::Count { target, .. } => target.index = target.header_index(names),
+        }
+    }
+
     /// The latest phase whose data the condition reads.
     pub(crate) fn phase(&self) -> Phase {
         match self {

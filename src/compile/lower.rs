@@ -355,8 +355,7 @@ impl<'c> Lowerer<'c> {
     }
 
     fn lower_target(&mut self, file: &LoadedFile, t: &Target) -> Option<TargetIr> {
-        let mut target =
-            TargetIr { sources: SourceSet::of_collection(t.collection), include: Vec::new(), exclude: Vec::new() };
+        let mut target = TargetIr::of(SourceSet::of_collection(t.collection));
         for s in &t.selectors {
             let key = match &s.key {
                 ast::KeyPattern::Exact(k) => KeyMatch::Exact(k.to_ascii_lowercase().into_bytes().into()),

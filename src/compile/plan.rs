@@ -92,13 +92,30 @@ const DFA_MEMORY_LIMIT: usize = 1 << 20;
 /// limit, and building it costs compile time).
 const DFA_PATTERN_BYTES: usize = 8192;
 
-/// A sorted list of header names, looked up by exact bytes.
+/// A set of header names, looked up by exact bytes: sorted by length, so
+/// that a lookup compares only the few names of the key's length.
 #[derive(Debug, Default)]
-pub(crate) struct HeaderNames(pub(crate) Vec<Box<[u8]>>);
+pub(crate) struct HeaderNames {
+    names: Vec<Box<[u8]>>,
+    /// `names[by_len[n]..by_len[n + 1]]` are the names of length `n`.
+    by_len: Vec<u32>,
+}
 
 impl HeaderNames {
+    pub(crate) fn new(mut names: Vec<Box<[u8]>>) -> HeaderNames {
+        names.sort_unstable_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        names.dedup();
+        let longest = names.last().map_or(0, |n| n.len());
+        let by_len = (0..=longest + 1).map(|n| names.partition_point(|x| x.len() < n) as u32).collect();
+        HeaderNames { names, by_len }
+    }
+
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
-        self.0.binary_search_by(|n| (**n).cmp(name)).is_ok()
+        let n = name.len();
+        if n + 1 >= self.by_len.len() {
+            return false;
+        }
+        self.names[self.by_len[n] as usize..self.by_len[n + 1] as usize].iter().any(|x| **x == *name)
     }
 }
 
@@ -760,4 +777,24 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         ac_min_len,
         ac_required,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeaderNames;
+
+    #[test]
+    fn header_names_find_exact_bytes_only() {
+        let names = HeaderNames::new(
+            ["Host", "Accept", "accept", "Cookie", "X-Api-Key", "Host"].iter().map(|n| n.as_bytes().into()).collect(),
+        );
+        for n in ["Host", "Accept", "accept", "Cookie", "X-Api-Key"] {
+            assert!(names.contains(n.as_bytes()), "{n}");
+        }
+        for n in ["host", "ACCEPT", "Cookies", "", "X-Api-Ke", "a-much-longer-header-name-than-any"] {
+            assert!(!names.contains(n.as_bytes()), "{n}");
+        }
+        assert!(!HeaderNames::default().contains(b"Host"));
+        assert!(!HeaderNames::new(Vec::new()).contains(b""));
+    }
 }

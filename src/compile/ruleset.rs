@@ -443,10 +443,11 @@ impl RulesetBuilder {
             }
             program.sec = Some(sec);
         }
+        program.index_condition_headers();
         let plan =
             plan(&program).map_err(|e| RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e)))?;
         let mut ruleset = Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan };
-        ruleset.plan.clean_header_names = HeaderNames(crate::eval::exec::clean_header_names(&ruleset));
+        ruleset.plan.clean_header_names = HeaderNames::new(crate::eval::exec::clean_header_names(&ruleset));
         Ok(ruleset)
     }
 }

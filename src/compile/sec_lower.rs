@@ -1545,7 +1545,7 @@ impl<'a> SecLowerer<'a> {
             if t.count || (empty_matches && !t.var.is_collection()) {
                 continue;
             }
-            let mut ir = TargetIr { sources: SourceSet::of(sources), include: Vec::new(), exclude: Vec::new() };
+            let mut ir = TargetIr::of(SourceSet::of(sources));
             match &t.sel {
                 Sel::All => {}
                 Sel::Key(k) => ir.include.push(KeyMatch::Exact(k.clone())),

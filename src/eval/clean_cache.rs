@@ -133,7 +133,7 @@ impl CleanCache {
         {
             return false;
         }
-        let start = (slot.at % self.ring.len() as u64) as usize;
+        let start = self.ring_offset(slot.at);
         let entry = &self.ring[start..start + entry_len(key, value)];
         entry[0] == source && &entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value
     }
@@ -161,10 +161,11 @@ impl CleanCache {
         let cap = self.ring.len() as u64;
         let len = entry_len(key, value) as u64;
         // Entries never wrap: skip the ring's tail when the entry does not fit.
-        if self.pos % cap + len > cap {
-            self.pos += cap - self.pos % cap;
+        let offset = self.ring_offset(self.pos) as u64;
+        if offset + len > cap {
+            self.pos += cap - offset;
         }
-        let start = (self.pos % cap) as usize;
+        let start = self.ring_offset(self.pos);
         let entry = &mut self.ring[start..start + len as usize];
         entry[0] = source;
         entry[1..1 + key.len()].copy_from_slice(key);
@@ -173,6 +174,11 @@ impl CleanCache {
         self.slots[index] =
             Slot { at: self.pos, hash: hash as u32, key_len: key.len() as u16, value_len: value.len() as u16 };
         self.pos += len;
+    }
+
+    /// Where ring position `at` is in the ring (its length is a power of two).
+    fn ring_offset(&self, at: u64) -> usize {
+        (at & (self.ring.len() as u64 - 1)) as usize
     }
 
     fn index(&self, hash: u64) -> usize {

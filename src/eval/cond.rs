@@ -5,9 +5,9 @@ use super::exec::run_pipeline;
 use super::op;
 use super::scratch::Scratch;
 use crate::compile::Ruleset;
-use crate::compile::ir::{Cond, TargetIr};
+use crate::compile::ir::{Cond, KeyIndex, TargetIr};
 use crate::dsl::ast::Flag;
-use crate::request::{RequestData, Source};
+use crate::request::{Origin, RequestData, Source};
 
 /// True when `cond` holds for the request as known at `phase`.
 pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut Scratch, phase: Phase) -> bool {
@@ -37,6 +37,16 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             found != *negated
         }
         Cond::Count { target, op, value, negated } => {
+            let n = match &target.index {
+                KeyIndex::Keys => None,
+                KeyIndex::Headers(ids) => {
+                    Some(ids.iter().map(|&id| i64::from(req.header_index.counts[usize::from(id)])).sum())
+                }
+                KeyIndex::AllHeaders => Some(i64::from(req.header_index.total)),
+            };
+            if let Some(n) = n {
+                return op.holds(n, *value) != *negated;
+            }
             let mut n: i64 = 0;
             any_value(
                 rs,
@@ -63,6 +73,25 @@ fn any_value(
     mut f: impl FnMut(&[u8], &mut Scratch) -> bool,
     scratch: &mut Scratch,
 ) -> bool {
+    match &target.index {
+        KeyIndex::Keys => {}
+        KeyIndex::Headers(ids) => {
+            for &(pair, id) in &req.header_index.named {
+                if ids.contains(&id) && f(req.fields.get(req.fields.pairs[pair as usize].value), scratch) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        KeyIndex::AllHeaders => {
+            for pair in &req.fields.pairs {
+                if pair.origin == Origin::Header && f(req.fields.get(pair.value), scratch) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
     let regexes = &rs.program.regexes;
     for s in Source::SCALARS {
         if target.sources.contains(s)

@@ -97,6 +97,7 @@ impl Transaction {
                 }
             }
             req.prepare(p, rs.config());
+            req.header_index.update(&rs.program.cond_headers, &req.fields);
             update_exclusions(rs, req, res, scratch, p);
             gate_scans(rs, req, res, scratch, p);
             scan_phase(rs, req, res, scratch, p);
@@ -274,7 +275,7 @@ const COMMON_HEADER_NAMES: &[&str] = &[
 ];
 
 /// The names of [`COMMON_HEADER_NAMES`] (both spellings) whose scan as a
-/// header name finds nothing with this ruleset, sorted. Skipping their scan
+/// header name finds nothing with this ruleset. Skipping their scan
 /// changes no result: a scan depends only on the ruleset, the key and the
 /// value, and the state of a request can only remove hits (rules already
 /// decided, exclusions, failed conditions), never add one; a rule that matches
@@ -303,7 +304,6 @@ pub(crate) fn clean_header_names(rs: &Ruleset) -> Vec<Box<[u8]>> {
             }
         }
     }
-    clean.sort_unstable();
     clean
 }
 

@@ -12,6 +12,7 @@ mod fields;
 #[cfg(fuzzing)]
 pub(crate) mod fuzzing;
 mod header;
+mod header_index;
 mod json;
 mod multipart;
 pub(crate) mod percent;
@@ -22,6 +23,7 @@ mod xml;
 
 pub(crate) use fields::{ByteRange, Origin};
 pub(crate) use header::{BodyKind, body_kind};
+pub(crate) use header_index::HeaderIndex;
 pub(crate) use source::{Source, SourceSet};
 pub(crate) use transaction::RequestData;
 pub use transaction::{Limit, Transaction};

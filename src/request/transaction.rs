@@ -94,6 +94,8 @@ pub(crate) struct RequestData {
     request_id: RequestId,
     request_id_len: usize,
     pub(crate) started: Option<SystemTime>,
+    /// The headers by the names the ruleset's conditions use.
+    pub(crate) header_index: super::HeaderIndex,
 }
 
 impl RequestData {
@@ -119,6 +121,7 @@ impl RequestData {
         self.body_kind = None;
         self.request_id_len = 0;
         self.started = None;
+        self.header_index.clear();
     }
 
     fn over(&mut self, limit: Limit) {

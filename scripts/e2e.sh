@@ -462,6 +462,20 @@ if [ "$HAVE_NGINX" = 1 ] && [ -n "$MOD" ]; then
     if start_nginx "$P" "$P_NGX"; then
         U=http://127.0.0.1:$P_NGX
         matrix nginx "$P_NGX"
+        # A worker reuses idle transactions: on one keep-alive connection,
+        # requests for two rulesets, attacks and benign ones in turn, each
+        # get their own verdict.
+        urls=()
+        for path in "item?$SQLI" "search?q=shoes" "cfg-detect?$SQLI" "item?$SQLI" "search?q=shoes" \
+            "cfg-detect?q=shoes" "item?$SQLI" "search?q=shoes"; do
+            urls+=(-o /dev/null "$U/$path")
+        done
+        got=$(curl -s -S --max-time 20 -w '%{http_code} ' "${urls[@]}" 2>/dev/null) || true
+        if [ "$got" = "403 200 200 403 200 200 403 200 " ]; then
+            ok "[nginx] reused transactions: verdicts per request on one connection ($got)"
+        else
+            bad "[nginx] reused transactions: want 403 200 200 403 200 200 403 200, got ${got:-no answer}"
+        fi
         H2=(--http2-prior-knowledge)
         expect_body 200 "backend ok GET" "[nginx] HTTP/2: benign GET passes" "${H2[@]}" "http://127.0.0.1:$P_NGX_H2/search?q=shoes"
         expect 403 "[nginx] HTTP/2: SQLi in the query" "${H2[@]}" "http://127.0.0.1:$P_NGX_H2/item?$SQLI"

@@ -22,8 +22,10 @@
  *   `return` in a location, or `rewrite ... last`) and before the access
  *   phase (`satisfy any`, `allow`/`deny`, `auth_request`), so neither can
  *   answer a request rampart has not seen.
- * - One rampart transaction per request, freed by a request pool cleanup.
- *   The request line, client address, every header (nginx's list, in order)
+ * - One rampart transaction per request, given back by a request pool
+ *   cleanup to a small per-worker list of idle transactions that later
+ *   requests reuse: a reused transaction keeps the memory it grew, so a
+ *   request costs no allocation in the engine. The request line, client address, every header (nginx's list, in order)
  *   and the whole body (memory buffers and temp file alike, read with
  *   ngx_http_read_client_request_body) are fed to it; the verdict's status
  *   answers a blocked request.
@@ -50,6 +52,12 @@
 /* Audit lines that fit here need no allocation. */
 #define NGX_HTTP_RAMPART_AUDIT_STACK  8192
 
+/* Most idle transactions a worker keeps for reuse, and the largest body a
+ * reused transaction may have held (a transaction keeps the memory it grew:
+ * one that held a larger body is freed, so idle memory stays bounded). */
+#define NGX_HTTP_RAMPART_IDLE_MAX        64
+#define NGX_HTTP_RAMPART_IDLE_BODY_MAX   65536
+
 
 typedef struct {
     ngx_str_t                  path;       /* full path of the engine config */
@@ -75,6 +83,7 @@ typedef struct {
 
 typedef struct {
     rampart_tx                        *tx;
+    size_t                             body;    /* body bytes fed to tx */
     ngx_http_rampart_loc_conf_t       *lcf;     /* the location that inspected the request */
     ngx_int_t                          status;  /* NGX_DONE while the body is read, then
                                                    NGX_DECLINED or the status to answer */
@@ -82,6 +91,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_rampart_handler(ngx_http_request_t *r);
+static void ngx_http_rampart_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_rampart_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_rampart_init(ngx_conf_t *cf);
 static void *ngx_http_rampart_create_main_conf(ngx_conf_t *cf);
@@ -160,7 +170,7 @@ ngx_module_t  ngx_http_rampart_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_rampart_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -530,13 +540,66 @@ ngx_http_rampart_init(ngx_conf_t *cf)
 /* ------------------------------------------------------------------------ */
 
 
+/*
+ * This worker's idle transactions (workers are single-threaded). Each holds
+ * a reference to the ruleset of its last request; a worker process has one
+ * configuration cycle, so that is a ruleset of this worker's cycle.
+ */
+static rampart_tx  *ngx_http_rampart_idle[NGX_HTTP_RAMPART_IDLE_MAX];
+static ngx_uint_t   ngx_http_rampart_nidle;
+
+
+/* A transaction for a new request on `rs`: an idle one reset to it, or a
+ * new one. NULL if the library fails. */
+static rampart_tx *
+ngx_http_rampart_tx_get(rampart_ruleset *rs)
+{
+    rampart_tx  *tx;
+
+    while (ngx_http_rampart_nidle > 0) {
+        tx = ngx_http_rampart_idle[--ngx_http_rampart_nidle];
+
+        if (rampart_tx_reset_with(tx, rs) == RAMPART_RESULT_OK) {
+            return tx;
+        }
+
+        rampart_tx_free(tx);
+    }
+
+    return rampart_tx_new(rs);
+}
+
+
 static void
 ngx_http_rampart_cleanup(void *data)
 {
     ngx_http_rampart_ctx_t *ctx = data;
 
-    rampart_tx_free(ctx->tx);
+    if (ctx->tx == NULL) {
+        return;
+    }
+
+    if (ngx_http_rampart_nidle < NGX_HTTP_RAMPART_IDLE_MAX
+        && ctx->body <= NGX_HTTP_RAMPART_IDLE_BODY_MAX)
+    {
+        /* Forget the request now; keep the memory for the next one. */
+        rampart_tx_reset(ctx->tx);
+        ngx_http_rampart_idle[ngx_http_rampart_nidle++] = ctx->tx;
+
+    } else {
+        rampart_tx_free(ctx->tx);
+    }
+
     ctx->tx = NULL;
+}
+
+
+static void
+ngx_http_rampart_exit_process(ngx_cycle_t *cycle)
+{
+    while (ngx_http_rampart_nidle > 0) {
+        rampart_tx_free(ngx_http_rampart_idle[--ngx_http_rampart_nidle]);
+    }
 }
 
 
@@ -889,6 +952,7 @@ ngx_http_rampart_feed_body(ngx_http_request_t *r, ngx_http_rampart_ctx_t *ctx)
 
         if (!b->in_file) {
             if (b->last > b->pos) {
+                ctx->body += b->last - b->pos;
                 rc = rampart_tx_append_body(ctx->tx, b->pos, b->last - b->pos);
                 if (rc != RAMPART_RESULT_OK) {
                     return ngx_http_rampart_failed(r, "rampart_tx_append_body",
@@ -915,6 +979,7 @@ ngx_http_rampart_feed_body(ngx_http_request_t *r, ngx_http_rampart_ctx_t *ctx)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
+            ctx->body += (size_t) n;
             rc = rampart_tx_append_body(ctx->tx, chunk, (size_t) n);
             if (rc != RAMPART_RESULT_OK) {
                 b->file->offset = saved;
@@ -1006,7 +1071,7 @@ ngx_http_rampart_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->tx = rampart_tx_new(lcf->ruleset);
+    ctx->tx = ngx_http_rampart_tx_get(lcf->ruleset);
     if (ctx->tx == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "rampart: rampart_tx_new() failed");

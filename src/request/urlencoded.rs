@@ -22,11 +22,15 @@ use super::percent::percent_decode_into;
 /// of pairs.
 pub(crate) fn parse_urlencoded(input: &[u8], origin: Origin, fields: &mut Fields) -> ParseStatus {
     let mut status = ParseStatus::default();
-    for part in input.split(|&b| b == b'&') {
+    let mut from = 0;
+    while from < input.len() {
+        let end = memchr::memchr(b'&', &input[from..]).map_or(input.len(), |i| from + i);
+        let part = &input[from..end];
+        from = end + 1;
         if part.is_empty() {
             continue;
         }
-        let (name, value) = match part.iter().position(|&b| b == b'=') {
+        let (name, value) = match memchr::memchr(b'=', part) {
             Some(eq) => (&part[..eq], &part[eq + 1..]),
             None => (part, &[][..]),
         };

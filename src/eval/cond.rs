@@ -103,6 +103,9 @@ fn any_value(
             return true;
         }
     }
+    if !target.sources.has_pairs() {
+        return false;
+    }
     for pair in &req.fields.pairs {
         for name in [true, false] {
             let s = Source::of_pair(pair.origin, name);

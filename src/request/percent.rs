@@ -26,6 +26,12 @@ fn escape_at(input: &[u8], i: usize) -> Option<u8> {
     Some(high << 4 | low)
 }
 
+/// The first position of `byte` in `hay`: a plain loop for short inputs
+/// (most names and values), where setting up `memchr` costs more than it saves.
+pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
+    if hay.len() < 32 { hay.iter().position(|&b| b == byte) } else { memchr::memchr(byte, hay) }
+}
+
 /// Appends `input` percent-decoded to `out` (and `+` as a space when
 /// `plus_as_space`). Returns false if an invalid escape was seen; such a `%` is
 /// appended as it is and decoding goes on after it.
@@ -38,7 +44,7 @@ pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut V
         // The run up to the next `%`, copied in one go (`+` mapped inside it:
         // form text has one every few bytes).
         let rest = &input[i..];
-        let run = memchr::memchr(b'%', rest).unwrap_or(rest.len());
+        let run = find_byte(b'%', rest).unwrap_or(rest.len());
         let at = out.len();
         out.extend_from_slice(&rest[..run]);
         if plus_as_space {
@@ -126,6 +132,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn find_byte_is_the_first_position(hay in vec(prop::sample::select(&b"ab&="[..]), 0..80), byte in prop::sample::select(&b"&=x"[..])) {
+            prop_assert_eq!(find_byte(byte, &hay), hay.iter().position(|&b| b == byte));
+        }
+
         #[test]
         fn decoding_inverts_encoding(bytes in vec(any::<u8>(), 0..100), upper: bool) {
             let mut out = Vec::new();

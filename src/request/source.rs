@@ -235,6 +235,12 @@ impl SourceSet {
         SourceSet(((1u64 << SOURCE_COUNT) - 1) as u32)
     }
 
+    /// True when the set has a source of pairs (a keyed source).
+    pub(crate) fn has_pairs(self) -> bool {
+        let scalars = Source::SCALARS.iter().fold(0u32, |bits, s| bits | 1 << s.index());
+        self.0 & !scalars != 0
+    }
+
     /// True when `s` is in the set.
     pub(crate) fn contains(self, s: Source) -> bool {
         self.0 & (1 << s.index()) != 0
@@ -316,5 +322,14 @@ mod tests {
         assert_eq!(union.union(seclang), SourceSet::all());
         assert_eq!(SourceSet::of_collection(Collection::Args).phase(), Phase::RequestBody);
         assert_eq!(SourceSet::of_collection(Collection::ArgsQuery).phase(), Phase::RequestHeaders);
+    }
+
+    #[test]
+    fn has_pairs_is_any_keyed_source() {
+        for s in Source::ALL {
+            assert_eq!(SourceSet::of(&[s]).has_pairs(), s.is_keyed(), "{s:?}");
+            assert!(SourceSet::of(&[Source::Method, s]).has_pairs() == s.is_keyed());
+        }
+        assert!(!SourceSet::EMPTY.has_pairs());
     }
 }

@@ -15,7 +15,7 @@
 //!   parsing stops with [`ParseStatus::limit_exceeded`].
 
 use super::fields::{Fields, Origin, ParseStatus};
-use super::percent::percent_decode_into;
+use super::percent::{find_byte, percent_decode_into};
 
 /// Parses `name=value` pairs separated by `&` into `fields` as arguments of
 /// `origin` (`Query` or `Form`). Never sets an error: every input is some list
@@ -24,13 +24,13 @@ pub(crate) fn parse_urlencoded(input: &[u8], origin: Origin, fields: &mut Fields
     let mut status = ParseStatus::default();
     let mut from = 0;
     while from < input.len() {
-        let end = memchr::memchr(b'&', &input[from..]).map_or(input.len(), |i| from + i);
+        let end = find_byte(b'&', &input[from..]).map_or(input.len(), |i| from + i);
         let part = &input[from..end];
         from = end + 1;
         if part.is_empty() {
             continue;
         }
-        let (name, value) = match memchr::memchr(b'=', part) {
+        let (name, value) = match find_byte(b'=', part) {
             Some(eq) => (&part[..eq], &part[eq + 1..]),
             None => (part, &[][..]),
         };

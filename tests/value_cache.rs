@@ -58,6 +58,29 @@ fn a_repeated_benign_request_is_answered_from_the_cache() {
 }
 
 #[test]
+fn pairs_parsed_from_a_clean_text_are_answered_together() {
+    let rules = r#"
+rule 1 "evil arg" { severity critical inspect args, args.names match regex `evil[0-9]` }
+rule 4 "evil cookie" { severity critical inspect cookies, cookies.names match regex `evil[0-9]` }
+"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    let (ids, first) = get(&rs, &mut scratch, "a=1&b=2&c=3", &[("Cookie", "s=1; t=2")]);
+    assert!(ids.is_empty());
+    let (ids, second) = get(&rs, &mut scratch, "a=1&b=2&c=3", &[("Cookie", "s=1; t=2")]);
+    assert!(ids.is_empty());
+    assert_eq!((second.values_inspected, second.values_cached), (0, first.values_inspected));
+    // One new pair: the text is new, the pairs are looked up one by one.
+    assert_eq!(get(&rs, &mut scratch, "a=1&b=2&c=evil3", &[]).0, [1]);
+    assert_eq!(get(&rs, &mut scratch, "a=1&b=2&c=evil3", &[]).0, [1], "a text with a match is never kept");
+    // Cookies are grouped only for a request's single Cookie header: with
+    // two, the clean one must not answer for the other's pairs.
+    let two = [("Cookie", "u=evil5"), ("Cookie", "s=1; t=2")];
+    assert_eq!(get(&rs, &mut scratch, "a=1", &two).0, [4]);
+    assert_eq!(get(&rs, &mut scratch, "a=1", &[("Cookie", "s=1; t=2"), ("Cookie", "u=evil5")]).0, [4]);
+}
+
+#[test]
 fn a_value_that_matched_is_never_remembered() {
     let rs = ruleset(Config::new(), RULES);
     let mut scratch = rs.create_scratch();
@@ -198,17 +221,31 @@ fn gen_request() -> impl proptest::strategy::Strategy<Value = Gen> {
             (proptest::sample::select(&["Referer", "User-Agent", "X-Mode"][..]), value.clone()),
             0..3,
         ),
+        proptest::collection::vec(value.clone(), 0..3),
         proptest::collection::vec(value, 0..3),
+        proptest::bool::ANY,
     )
-        .prop_map(|(method, args, headers, body)| {
+        .prop_map(|(method, args, headers, cookies, body, json)| {
             let query: Vec<String> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let mut hs: Vec<(String, String)> = vec![("Host".into(), "shop.example".into())];
             hs.extend(headers.into_iter().map(|(k, v)| (k.to_owned(), v.replace('+', " "))));
-            let body: Vec<String> = body.iter().enumerate().map(|(i, v)| format!("f{i}={v}")).collect();
-            if method == "POST" {
-                hs.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            if !cookies.is_empty() {
+                let jar: Vec<String> = cookies.iter().enumerate().map(|(i, v)| format!("c{i}={v}")).collect();
+                hs.push(("Cookie".into(), jar.join("; ")));
             }
-            Gen { method: method.to_owned(), uri: format!("/x?{}", query.join("&")), headers: hs, body: body.join("&") }
+            let body = if json {
+                let items: Vec<String> =
+                    body.iter().enumerate().map(|(i, v)| format!("\"f{i}\":{:?}", v.replace('+', " "))).collect();
+                format!("{{{}}}", items.join(","))
+            } else {
+                let items: Vec<String> = body.iter().enumerate().map(|(i, v)| format!("f{i}={v}")).collect();
+                items.join("&")
+            };
+            if method == "POST" {
+                let ct = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+                hs.push(("Content-Type".into(), ct.into()));
+            }
+            Gen { method: method.to_owned(), uri: format!("/x?{}", query.join("&")), headers: hs, body }
         })
 }
 

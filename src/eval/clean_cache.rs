@@ -29,6 +29,12 @@
 //! first scan does not do the extra work of learning (see `exec::learns`).
 //! A long value that does repeat (an identical body, a client's bearer
 //! token) is then skipped like a short one.
+//!
+//! The cache also keeps texts the request's pairs are parsed from (a query
+//! string, a single `Cookie` header, an urlencoded or JSON body) under
+//! source bytes of their own, once every pair parsed from them was found
+//! clean: when such a text comes again, `exec::scan_phase` skips its pairs
+//! without looking each one up.
 
 /// Longest entry remembered (a byte for the source, then key and value), and
 /// at most a sixteenth of the ring.

@@ -14,7 +14,7 @@ use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, S
 use crate::compile::regex::CLEAN_TEXT_TIERS;
 use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
-use crate::request::{BodyKind, ByteRange, RequestData, Source, Transaction};
+use crate::request::{BodyKind, ByteRange, Origin, RequestData, Source, Transaction};
 use crate::transform::Transform;
 use crate::transform::byteset::ByteSet;
 
@@ -197,6 +197,11 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
+    let mut groups = pair_groups(req, phase, first);
+    for g in &mut groups {
+        let Some(g) = g else { continue };
+        g.known = scratch.clean.takes(b"", g.text) && scratch.clean.contains(g.hash, g.id, b"", g.text);
+    }
     for (i, pair) in req.fields.pairs[first..].iter().enumerate() {
         let index = (first + i) as u32;
         let name_source = Source::of_pair(pair.origin, true);
@@ -206,14 +211,98 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
         let key = req.fields.get(pair.name);
         // A common header name no rule can match is not scanned.
         let clean = name_source == Source::HeaderName && rs.plan.clean_header_names.contains(key);
-        if !clean && !rs.plan.sources[name_source.index()].trie.is_empty() {
-            let place = Place { source: name_source, key_range: pair.name, key, pair: index, phase };
-            scan_value(rs, res, scratch, &place, key);
-        }
+        let scan_name = !clean && !rs.plan.sources[name_source.index()].trie.is_empty();
         let value_source = Source::of_pair(pair.origin, false);
-        if !rs.plan.sources[value_source.index()].trie.is_empty() {
+        let scan_pair_value = !rs.plan.sources[value_source.index()].trie.is_empty();
+        let mut group = groups.iter_mut().flatten().find(|g| g.origin == pair.origin);
+        if let Some(g) = &group
+            && g.known
+        {
+            // Parsed from a text whose every pair was found clean before.
+            res.stats.values_cached += u64::from(scan_name) + u64::from(scan_pair_value);
+            continue;
+        }
+        let mut known_clean = true;
+        if scan_name {
+            let place = Place { source: name_source, key_range: pair.name, key, pair: index, phase };
+            known_clean &= scan_value(rs, res, scratch, &place, key);
+        }
+        if scan_pair_value {
             let place = Place { source: value_source, key_range: pair.name, key, pair: index, phase };
-            scan_value(rs, res, scratch, &place, req.fields.get(pair.value));
+            known_clean &= scan_value(rs, res, scratch, &place, req.fields.get(pair.value));
+        }
+        if let Some(g) = &mut group {
+            g.clean &= known_clean;
+            g.pairs += 1;
+        }
+    }
+    for g in groups.into_iter().flatten() {
+        if !g.known
+            && g.clean
+            && g.pairs > 0
+            && scratch.clean.takes(b"", g.text)
+            && scratch.clean.learns(g.hash, b"", g.text)
+        {
+            scratch.clean.insert(g.hash, g.id, b"", g.text);
+        }
+    }
+}
+
+/// The pairs of a request parsed from one text: the query string's
+/// arguments, the cookies of the request's only `Cookie` header, the
+/// arguments of an urlencoded or a JSON body. Parsing is a function of the
+/// text (and of limits that are part of the ruleset), so when every pair a
+/// text gave was found clean (each answered by the value cache or scanned
+/// and kept by it), the text itself is kept in the cache under the group's
+/// id, and when it comes again its pairs are skipped without a lookup each.
+/// A text cut short by a limit gives a prefix of its pairs: still clean.
+struct PairGroup<'a> {
+    origin: Origin,
+    /// The group's source byte in the value cache (past every [`Source`]).
+    id: u8,
+    text: &'a [u8],
+    hash: u64,
+    /// Found in the value cache: every pair is clean.
+    known: bool,
+    /// Every pair scanned so far was found clean.
+    clean: bool,
+    pairs: u32,
+}
+
+/// The groups whose pairs [`scan_phase`] meets in `phase` (from pair
+/// `first` on).
+fn pair_groups(req: &RequestData, phase: Phase, first: usize) -> [Option<PairGroup<'_>>; 2] {
+    fn group(origin: Origin, id: u8, text: &[u8]) -> Option<PairGroup<'_>> {
+        let id = 0x80 | id;
+        Some(PairGroup { origin, id, text, hash: entry_hash(id, b"", text), known: false, clean: true, pairs: 0 })
+    }
+    match phase {
+        Phase::RequestHeaders => {
+            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, 0, q));
+            // Cookies: only from a single Cookie header, all parsed now.
+            let mut cookie = None;
+            let mut cookie_headers = 0;
+            for p in &req.fields.pairs {
+                if p.origin == Origin::Header && req.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
+                    cookie_headers += 1;
+                    cookie = Some(req.fields.get(p.value));
+                }
+            }
+            let cookie = match cookie {
+                Some(text) if cookie_headers == 1 && first == 0 => group(Origin::Cookie, 1, text),
+                _ => None,
+            };
+            [query, cookie]
+        }
+        Phase::RequestBody => {
+            let body = req.scalar(Source::Body).unwrap_or_default();
+            let body = match req.body_kind {
+                _ if body.is_empty() => None,
+                Some(BodyKind::UrlEncoded) => group(Origin::Form, 2, body),
+                Some(BodyKind::Json) => group(Origin::Json, 3, body),
+                _ => None,
+            };
+            [body, None]
         }
     }
 }
@@ -325,11 +414,11 @@ const NO_PAIR: u32 = u32::MAX;
 /// trie (pipelines sharing a prefix share its transform runs), collects the
 /// distinct transformed texts with the mask of groups each stands for, then
 /// runs the source's merged scanners once per distinct text.
-fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Place<'_>, value: &[u8]) {
+fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Place<'_>, value: &[u8]) -> bool {
     let Place { source, key, .. } = *place;
     let sp = &rs.plan.sources[source.index()];
     if sp.trie.is_empty() {
-        return;
+        return true;
     }
     // A value whose full scan found nothing before finds nothing again.
     let source_id = source.index() as u8;
@@ -337,7 +426,7 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
         let hash = entry_hash(source_id, key, value);
         if scratch.clean.contains(hash, source_id, key, value) {
             res.stats.values_cached += 1;
-            return;
+            return true;
         }
         scratch.clean.learns(hash, key, value).then_some(hash)
     } else {
@@ -465,7 +554,9 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
         && !work.value_dirty
     {
         clean.insert(hash, source_id, key, value);
+        return true;
     }
+    false
 }
 
 /// Whether an operator of `rule`, closed for this value (see [`open`]), runs

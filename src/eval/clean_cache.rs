@@ -118,6 +118,11 @@ impl CleanCache {
         self.pos = 0;
     }
 
+    /// Whether the cache has memory (`value_cache_bytes` is not 0).
+    pub(crate) fn is_on(&self) -> bool {
+        !self.ring.is_empty()
+    }
+
     /// Whether the cache can hold a value with this key: it is on, and the
     /// entry is short enough.
     pub(crate) fn takes(&self, key: &[u8], value: &[u8]) -> bool {

@@ -197,7 +197,7 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
-    let mut groups = pair_groups(req, phase, first);
+    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first) } else { [None, None] };
     for g in &mut groups {
         let Some(g) = g else { continue };
         g.known = scratch.clean.takes(b"", g.text) && scratch.clean.contains(g.hash, g.id, b"", g.text);

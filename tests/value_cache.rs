@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use rampart::{Config, Phase, Ruleset, Scratch, Stats, Transaction};
+use rampart::{Config, LimitAction, Phase, Ruleset, Scratch, Stats, Transaction};
 
 fn ruleset(config: Config, rules: &str) -> Arc<Ruleset> {
     Arc::new(Ruleset::builder().configure(config).source("test.rules", rules).build().unwrap_or_else(|e| panic!("{e}")))
@@ -78,6 +78,28 @@ rule 4 "evil cookie" { severity critical inspect cookies, cookies.names match re
     let two = [("Cookie", "u=evil5"), ("Cookie", "s=1; t=2")];
     assert_eq!(get(&rs, &mut scratch, "a=1", &two).0, [4]);
     assert_eq!(get(&rs, &mut scratch, "a=1", &[("Cookie", "s=1; t=2"), ("Cookie", "u=evil5")]).0, [4]);
+}
+
+#[test]
+fn a_body_cut_short_by_the_argument_limit_is_not_kept_as_a_group() {
+    let rules = r#"rule 1 "evil arg" { severity critical inspect args match regex `evil[0-9]` }"#;
+    let rs = ruleset(Config::new().max_args(3).on_limit(LimitAction::Inspect), rules);
+    let mut scratch = rs.create_scratch();
+    let post = |scratch: &mut Scratch, query: &str| {
+        let mut tx = Transaction::new(rs.clone());
+        tx.set_request("POST", format!("/x?{query}"), "HTTP/1.1");
+        tx.add_header("Content-Type", "application/x-www-form-urlencoded");
+        tx.append_body("a=1&b=evil7");
+        tx.evaluate(Phase::RequestBody, scratch);
+        let ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+        (ids, tx.limit_exceeded().is_some())
+    };
+    // Two query arguments leave room for one of the body's: `b` is cut.
+    for _ in 0..2 {
+        assert_eq!(post(&mut scratch, "x=1&y=2"), (vec![], true));
+    }
+    // Without them the whole body is parsed: `b` must be scanned.
+    assert_eq!(post(&mut scratch, "x=1"), (vec![1], false));
 }
 
 #[test]

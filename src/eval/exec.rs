@@ -236,10 +236,14 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
             g.pairs += 1;
         }
     }
+    // A text cut short by a limit (too many arguments, too deep) gave only a
+    // prefix of its pairs: what came after was not seen, so it is not kept.
+    // (Skipping is sound under a limit: a prefix of clean pairs is clean.)
     for g in groups.into_iter().flatten() {
         if !g.known
             && g.clean
             && g.pairs > 0
+            && req.limit.is_none()
             && scratch.clean.takes(b"", g.text)
             && scratch.clean.learns(g.hash, b"", g.text)
         {
@@ -255,7 +259,6 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
 /// text gave was found clean (each answered by the value cache or scanned
 /// and kept by it), the text itself is kept in the cache under the group's
 /// id, and when it comes again its pairs are skipped without a lookup each.
-/// A text cut short by a limit gives a prefix of its pairs: still clean.
 struct PairGroup<'a> {
     origin: Origin,
     /// The group's source byte in the value cache (past every [`Source`]).

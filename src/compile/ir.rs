@@ -68,7 +68,7 @@ impl Program {
 
     /// Gives every condition target that reads only header values, named
     /// exactly or not at all, a [`KeyIndex`] so that evaluating it looks up
-    /// a per-request index of the headers (`eval::cond::HeaderIndex`) instead
+    /// a per-request index of the headers (`request::HeaderIndex`) instead
     /// of comparing each request field's key with each name. Run once, after
     /// every rule and exclusion is lowered.
     pub(crate) fn index_condition_headers(&mut self) {

@@ -42,7 +42,7 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
                 KeyIndex::Headers(ids) => {
                     Some(ids.iter().map(|&id| i64::from(req.header_index.counts[usize::from(id)])).sum())
                 }
-                KeyIndex::AllHeaders => Some(i64::from(req.header_index.total)),
+                KeyIndex::AllHeaders => Some(req.header_count as i64),
             };
             if let Some(n) = n {
                 return op.holds(n, *value) != *negated;

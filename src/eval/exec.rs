@@ -198,9 +198,14 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
     let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first) } else { [None, None] };
-    for g in &mut groups {
-        let Some(g) = g else { continue };
-        g.known = scratch.clean.takes(b"", g.text) && scratch.clean.contains(g.hash, g.id, b"", g.text);
+    for slot in &mut groups {
+        match slot {
+            Some(g) if scratch.clean.takes(b"", g.text) => {
+                g.known = scratch.clean.contains(g.hash, g.id, b"", g.text);
+            }
+            // Too long for the cache: its pairs are looked up one by one.
+            _ => *slot = None,
+        }
     }
     for (i, pair) in req.fields.pairs[first..].iter().enumerate() {
         let index = (first + i) as u32;
@@ -240,13 +245,7 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
     // prefix of its pairs: what came after was not seen, so it is not kept.
     // (Skipping is sound under a limit: a prefix of clean pairs is clean.)
     for g in groups.into_iter().flatten() {
-        if !g.known
-            && g.clean
-            && g.pairs > 0
-            && req.limit.is_none()
-            && scratch.clean.takes(b"", g.text)
-            && scratch.clean.learns(g.hash, b"", g.text)
-        {
+        if !g.known && g.clean && g.pairs > 0 && req.limit.is_none() && scratch.clean.learns(g.hash, b"", g.text) {
             scratch.clean.insert(g.hash, g.id, b"", g.text);
         }
     }
@@ -283,18 +282,9 @@ fn pair_groups(req: &RequestData, phase: Phase, first: usize) -> [Option<PairGro
         Phase::RequestHeaders => {
             let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, 0, q));
             // Cookies: only from a single Cookie header, all parsed now.
-            let mut cookie = None;
-            let mut cookie_headers = 0;
-            for p in &req.fields.pairs {
-                if p.origin == Origin::Header && req.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
-                    cookie_headers += 1;
-                    cookie = Some(req.fields.get(p.value));
-                }
-            }
-            let cookie = match cookie {
-                Some(text) if cookie_headers == 1 && first == 0 => group(Origin::Cookie, 1, text),
-                _ => None,
-            };
+            let cookie = (req.cookie_headers == 1 && first == 0)
+                .then(|| group(Origin::Cookie, 1, req.fields.get(req.first_cookie_header)))
+                .flatten();
             [query, cookie]
         }
         Phase::RequestBody => {

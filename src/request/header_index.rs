@@ -15,8 +15,6 @@ pub(crate) struct HeaderIndex {
     /// The headers with one of those names: (pair index, name id), in
     /// request order.
     pub(crate) named: Vec<(u32, u16)>,
-    /// How many headers the request has.
-    pub(crate) total: u32,
     /// Pairs of the request looked at so far.
     indexed: usize,
 }
@@ -25,7 +23,6 @@ impl HeaderIndex {
     pub(crate) fn clear(&mut self) {
         self.counts.clear();
         self.named.clear();
-        self.total = 0;
         self.indexed = 0;
     }
 
@@ -38,7 +35,6 @@ impl HeaderIndex {
             if pair.origin != Origin::Header {
                 continue;
             }
-            self.total += 1;
             let key = fields.get(pair.name);
             if let Some(id) = names.iter().position(|n| n.len() == key.len() && n.eq_ignore_ascii_case(key)) {
                 self.counts[id] += 1;
@@ -75,16 +71,14 @@ mod tests {
         index.update(&names, &fields);
         assert_eq!(index.counts, [1, 1]);
         assert_eq!(index.named, [(0, 0), (2, 1)]);
-        assert_eq!(index.total, 3);
         // A late header is added by the next update, once.
         push(&mut fields, Origin::Header, b"x-a", b"2");
         index.update(&names, &fields);
         index.update(&names, &fields);
         assert_eq!(index.counts, [1, 2]);
         assert_eq!(index.named, [(0, 0), (2, 1), (4, 1)]);
-        assert_eq!(index.total, 4);
         index.clear();
-        assert_eq!((index.counts.len(), index.named.len(), index.total), (0, 0, 0));
+        assert_eq!((index.counts.len(), index.named.len()), (0, 0));
         index.update(&names, &fields);
         assert_eq!(index.counts, [1, 2]);
     }

@@ -68,7 +68,8 @@ pub(crate) struct RequestData {
     pub(crate) body: Vec<u8>,
     body_offered: u64,
     pub(crate) client_ip: Option<IpAddr>,
-    header_count: usize,
+    /// Headers added (each one a pair of [`Origin::Header`]).
+    pub(crate) header_count: usize,
     header_bytes: usize,
     pub(crate) body_error: Option<ParseError>,
     pub(crate) encoding_error: bool,
@@ -79,6 +80,9 @@ pub(crate) struct RequestData {
     pub(crate) scanned_pairs: usize,
     /// Pairs already looked at for `Cookie` headers.
     cookies_parsed: usize,
+    /// `Cookie` headers parsed so far, and the value of the first.
+    pub(crate) cookie_headers: u32,
+    pub(crate) first_cookie_header: ByteRange,
     scheme_set: bool,
     /// The scheme and host came from an absolute-form target (a later
     /// `set_request` must forget them).
@@ -114,6 +118,8 @@ impl RequestData {
         self.prepared = [false; 2];
         self.scanned_pairs = 0;
         self.cookies_parsed = 0;
+        self.cookie_headers = 0;
+        self.first_cookie_header = ByteRange::EMPTY;
         self.scheme_set = false;
         self.scheme_from_uri = false;
         self.host_from_uri = false;
@@ -271,6 +277,10 @@ impl RequestData {
         for i in self.cookies_parsed..end {
             let p = self.fields.pairs[i];
             if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
+                if self.cookie_headers == 0 {
+                    self.first_cookie_header = p.value;
+                }
+                self.cookie_headers += 1;
                 self.tmp.clear();
                 self.tmp.extend_from_slice(self.fields.get(p.value));
                 let tmp = std::mem::take(&mut self.tmp);

@@ -368,8 +368,15 @@ start_nginx() { # PREFIX PORT
     return 1
 }
 
-reload_nginx() { # PREFIX
+reload_nginx() { # PREFIX: reload, then wait (10 s) for the old workers to exit
+    local old pid
+    old=$(pgrep -P "$(cat "$1/nginx.pid")" 2>/dev/null || true)
     nginx -p "$1" -c "$1/nginx.conf" -s reload 2>> "$1/logs/startup.log"
+    # Until the old workers have gone they still accept connections on the
+    # shared socket and answer with the old rules.
+    for pid in $old; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
 }
 
 # wait_status STATUS URL: until URL answers STATUS (5 s), for reloads.

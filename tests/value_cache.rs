@@ -80,6 +80,91 @@ rule 4 "evil cookie" { severity critical inspect cookies, cookies.names match re
     assert_eq!(get(&rs, &mut scratch, "a=1", &[("Cookie", "s=1; t=2"), ("Cookie", "u=evil5")]).0, [4]);
 }
 
+/// One request: matched rule ids (sorted), whether a limit was exceeded, and
+/// the statistics.
+fn request(
+    rs: &Arc<Ruleset>,
+    scratch: &mut Scratch,
+    query: &str,
+    headers: &[(&str, &str)],
+    form: Option<&str>,
+) -> (Vec<u32>, bool, Stats) {
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_request(if form.is_some() { "POST" } else { "GET" }, format!("/x?{query}"), "HTTP/1.1");
+    for (n, v) in headers {
+        tx.add_header(n, v);
+    }
+    if let Some(body) = form {
+        tx.add_header("Content-Type", "application/x-www-form-urlencoded");
+        tx.append_body(body);
+    }
+    tx.evaluate(Phase::RequestBody, scratch);
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    (ids, tx.limit_exceeded().is_some(), tx.stats())
+}
+
+#[test]
+fn pairs_of_a_known_clean_text_are_counted_and_still_read_by_conditions() {
+    // The second time a query string, Cookie header or urlencoded body is
+    // met, its pairs are counted but not parsed; conditions must see them
+    // all the same.
+    let rules = r#"
+rule 1 "evil value" { severity critical inspect args, cookies match regex `evil[0-9]` }
+rule 2 "probe with x=1" { action log inspect headers["x-probe"] match regex `probe` when args["x"] == "1" }
+rule 3 "probe with sid" { action log inspect headers["x-probe"] match regex `probe` when cookies["sid"] regex `^a` }
+rule 4 "many arguments" { action log when count(args) > 2 }
+rule 5 "many cookies" { action log when count(cookies.names) > 1 }
+rule 6 "one x" { action log when count(args["x"]) == 1 }
+rule 7 "bad escape" { action log when encoding_error }
+rule 8 "form a=1" { action log when args.body["a"] == "1" }
+rule 9 "one form argument" { action log when count(args.body) == 1 }
+"#;
+    let cached = ruleset(Config::new().max_args(4).on_limit(LimitAction::Inspect), rules);
+    let plain = ruleset(Config::new().max_args(4).on_limit(LimitAction::Inspect).value_cache_bytes(0), rules);
+    let (mut scratch, mut plain_scratch) = (cached.create_scratch(), plain.create_scratch());
+    let query = "x=1&y=2&z=%zz";
+    let cookie = ("Cookie", "sid=abc; theme=dark");
+    let probe = ("X-Probe", "probe");
+    // (headers, form body, matched rules, limit exceeded)
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a [u32], bool);
+    let cases: [Case<'_>; 7] = [
+        (&[cookie], None, &[4, 5, 6, 7], false),
+        (&[cookie], None, &[4, 5, 6, 7], false),
+        (&[cookie, probe], None, &[2, 3, 4, 5, 6, 7], false),
+        // Three query arguments leave room for one of the body's.
+        (&[cookie], Some("a=1&b=evil7"), &[4, 5, 6, 7, 8, 9], true),
+        (&[cookie, probe], Some("a=1"), &[2, 3, 4, 5, 6, 7, 8, 9], false),
+        (&[cookie], Some("a=1"), &[4, 5, 6, 7, 8, 9], false),
+        (&[cookie, probe], Some("a=1"), &[2, 3, 4, 5, 6, 7, 8, 9], false),
+    ];
+    let mut first = None;
+    for (i, (headers, form, want, limit)) in cases.into_iter().enumerate() {
+        let (ids, over, stats) = request(&cached, &mut scratch, query, headers, form);
+        assert_eq!((ids.as_slice(), over), (want, limit), "request {i}: {stats:?}");
+        let (ids, over, _) = request(&plain, &mut plain_scratch, query, headers, form);
+        assert_eq!((ids.as_slice(), over), (want, limit), "request {i} without the cache");
+        match first {
+            None => first = Some(stats),
+            // Three query values, two cookie values, the Cookie header.
+            Some(first) if i == 1 => {
+                assert_eq!((first.values_inspected, stats.values_inspected, stats.values_cached), (6, 0, 6))
+            }
+            Some(_) => {}
+        }
+    }
+    // A known body with more pairs than the room the query left is parsed,
+    // and cut, as a new one is.
+    for (rs, scratch) in [(&cached, &mut scratch), (&plain, &mut plain_scratch)] {
+        for _ in 0..2 {
+            let (ids, over, _) = request(rs, scratch, "x=1", &[], Some("a=1&b=2"));
+            assert_eq!((ids.as_slice(), over), (&[4, 6, 8][..], false));
+        }
+        let (ids, over, _) = request(rs, scratch, query, &[], Some("a=1&b=2"));
+        assert_eq!((ids.as_slice(), over), (&[4, 6, 7, 8, 9][..], true));
+    }
+}
+
 #[test]
 fn a_body_cut_short_by_the_argument_limit_is_not_kept_as_a_group() {
     let rules = r#"rule 1 "evil arg" { severity critical inspect args match regex `evil[0-9]` }"#;

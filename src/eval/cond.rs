@@ -6,8 +6,9 @@ use super::op;
 use super::scratch::Scratch;
 use crate::compile::Ruleset;
 use crate::compile::ir::{Cond, KeyIndex, TargetIr};
+use crate::compile::regex::CompiledRegex;
 use crate::dsl::ast::Flag;
-use crate::request::{Origin, RequestData, Source};
+use crate::request::{Fields, Origin, RequestData, Source};
 
 /// True when `cond` holds for the request as known at `phase`.
 pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut Scratch, phase: Phase) -> bool {
@@ -47,12 +48,27 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             if let Some(n) = n {
                 return op.holds(n, *value) != *negated;
             }
+            // Pairs counted but not parsed are counted again here when
+            // every key is taken; a key selector needs them parsed.
+            let every_key = target.include.is_empty() && target.exclude.is_empty();
             let mut n: i64 = 0;
-            any_value(
+            if every_key {
+                for (g, origin) in UNPARSED {
+                    let Some(pairs) = req.unparsed[g] else { continue };
+                    for name in [true, false] {
+                        let s = Source::of_pair(origin, name);
+                        if target.sources.contains(s) && s.phase() <= phase {
+                            n += i64::from(pairs);
+                        }
+                    }
+                }
+            }
+            any_value_of(
                 rs,
                 req,
                 target,
                 phase,
+                !every_key,
                 |_, _| {
                     n += 1;
                     false
@@ -64,12 +80,30 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
     }
 }
 
+/// The groups of pairs a request may hold counted but not parsed
+/// ([`RequestData::unparsed`]), by index.
+const UNPARSED: [(usize, Origin); 3] = [(0, Origin::Query), (1, Origin::Cookie), (2, Origin::Form)];
+
 /// Calls `f` on each value of `target` known at `phase` until it returns true.
 fn any_value(
     rs: &Ruleset,
     req: &RequestData,
     target: &TargetIr,
     phase: Phase,
+    f: impl FnMut(&[u8], &mut Scratch) -> bool,
+    scratch: &mut Scratch,
+) -> bool {
+    any_value_of(rs, req, target, phase, true, f, scratch)
+}
+
+/// [`any_value`], with the pairs counted but not parsed only when `unparsed`
+/// (they are parsed into the scratch for it).
+fn any_value_of(
+    rs: &Ruleset,
+    req: &RequestData,
+    target: &TargetIr,
+    phase: Phase,
+    unparsed: bool,
     mut f: impl FnMut(&[u8], &mut Scratch) -> bool,
     scratch: &mut Scratch,
 ) -> bool {
@@ -106,17 +140,50 @@ fn any_value(
     if !target.sources.has_pairs() {
         return false;
     }
-    for pair in &req.fields.pairs {
+    if any_pair(&req.fields, target, phase, regexes, &mut f, scratch) {
+        return true;
+    }
+    if !unparsed {
+        return false;
+    }
+    for (g, origin) in UNPARSED {
+        if req.unparsed[g].is_none()
+            || ![true, false].into_iter().any(|name| target.sources.contains(Source::of_pair(origin, name)))
+        {
+            continue;
+        }
+        let mut fields = std::mem::take(&mut scratch.unparsed);
+        req.parse_unparsed(origin, &mut fields);
+        let found = any_pair(&fields, target, phase, regexes, &mut f, scratch);
+        scratch.unparsed = fields;
+        if found {
+            return true;
+        }
+    }
+    false
+}
+
+/// Calls `f` on each name and value of `fields`' pairs that `target` reads
+/// at `phase` until it returns true.
+fn any_pair(
+    fields: &Fields,
+    target: &TargetIr,
+    phase: Phase,
+    regexes: &[CompiledRegex],
+    f: &mut impl FnMut(&[u8], &mut Scratch) -> bool,
+    scratch: &mut Scratch,
+) -> bool {
+    for pair in &fields.pairs {
         for name in [true, false] {
             let s = Source::of_pair(pair.origin, name);
             if !target.sources.contains(s) || s.phase() > phase {
                 continue;
             }
-            let key = req.fields.get(pair.name);
+            let key = fields.get(pair.name);
             if !target.accepts_key(key, regexes) {
                 continue;
             }
-            let v = if name { key } else { req.fields.get(pair.value) };
+            let v = if name { key } else { fields.get(pair.value) };
             if f(v, scratch) {
                 return true;
             }

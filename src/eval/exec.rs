@@ -96,11 +96,32 @@ impl Transaction {
                     req.body.clear();
                 }
             }
-            req.prepare(p, rs.config());
+            // The pairs of a query string, `Cookie` header or urlencoded body
+            // known clean are counted, not parsed: a condition that reads
+            // them parses them then (`cond::any_value`). SecLang reads pairs
+            // directly.
+            let clean = &scratch.clean;
+            let lazy = clean.is_on() && rs.program.sec.is_none();
+            let mut looked = [None; 3];
+            req.prepare(p, rs.config(), |origin, text| {
+                let (slot, id) = match origin {
+                    Origin::Query => (0, QUERY_GROUP),
+                    Origin::Cookie => (1, COOKIE_GROUP),
+                    Origin::Form => (2, FORM_GROUP),
+                    _ => return false,
+                };
+                if !lazy || !clean.takes(b"", text) {
+                    return false;
+                }
+                let hash = entry_hash(id, b"", text);
+                let known = clean.contains(hash, id, b"", text);
+                looked[slot] = Some((hash, known));
+                known
+            });
             req.header_index.update(&rs.program.cond_headers, &req.fields);
             update_exclusions(rs, req, res, scratch, p);
             gate_scans(rs, req, res, scratch, p);
-            scan_phase(rs, req, res, scratch, p);
+            scan_phase(rs, req, res, scratch, p, looked);
             req.scanned_pairs = req.fields.pairs.len();
             decide(rs, req, res, scratch, p);
             for &r in &rs.plan.gated[p as usize] {
@@ -181,7 +202,17 @@ fn has_values_to_scan(req: &RequestData, phase: Phase) -> bool {
             .any(|&s| s.phase() == phase && req.scalar(s).is_some_and(|v| s != Source::Body || !v.is_empty()))
 }
 
-fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scratch, phase: Phase) {
+/// `looked`: the hash and presence in the value cache of the groups of the
+/// query, the `Cookie` header and an urlencoded body, when
+/// [`RequestData::prepare`] looked them up.
+fn scan_phase(
+    rs: &Ruleset,
+    req: &RequestData,
+    res: &mut Results,
+    scratch: &mut Scratch,
+    phase: Phase,
+    looked: [Option<(u64, bool)>; 3],
+) {
     for s in Source::SCALARS {
         if s.phase() != phase || rs.plan.sources[s.index()].trie.is_empty() {
             continue;
@@ -197,9 +228,19 @@ fn scan_phase(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut 
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
-    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first) } else { [None, None] };
+    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first, looked) } else { [None, None] };
     for slot in &mut groups {
         match slot {
+            // Looked up before parsing.
+            Some(g) if g.looked_up && !g.known => {}
+            Some(g) if g.known => {
+                // Counted, not parsed (`RequestData::prepare`).
+                let n = u64::from(g.unparsed);
+                for name in [true, false] {
+                    let s = Source::of_pair(g.origin, name);
+                    res.stats.values_cached += n * u64::from(!rs.plan.sources[s.index()].trie.is_empty());
+                }
+            }
             Some(g) if scratch.clean.takes(b"", g.text) => {
                 g.known = scratch.clean.contains(g.hash, g.id, b"", g.text);
             }
@@ -266,33 +307,60 @@ struct PairGroup<'a> {
     hash: u64,
     /// Found in the value cache: every pair is clean.
     known: bool,
+    /// Pairs the text has that were counted but not parsed (`known` then).
+    unparsed: u32,
+    /// `known` was looked up before the text was parsed.
+    looked_up: bool,
     /// Every pair scanned so far was found clean.
     clean: bool,
     pairs: u32,
 }
 
+/// The value cache's source bytes of the pair groups (past every [`Source`]).
+const QUERY_GROUP: u8 = 0x80;
+const COOKIE_GROUP: u8 = 0x81;
+const FORM_GROUP: u8 = 0x82;
+const JSON_GROUP: u8 = 0x83;
+
 /// The groups whose pairs [`scan_phase`] meets in `phase` (from pair
 /// `first` on).
-fn pair_groups(req: &RequestData, phase: Phase, first: usize) -> [Option<PairGroup<'_>>; 2] {
-    fn group(origin: Origin, id: u8, text: &[u8]) -> Option<PairGroup<'_>> {
-        let id = 0x80 | id;
-        Some(PairGroup { origin, id, text, hash: entry_hash(id, b"", text), known: false, clean: true, pairs: 0 })
+fn pair_groups(
+    req: &RequestData,
+    phase: Phase,
+    first: usize,
+    looked: [Option<(u64, bool)>; 3],
+) -> [Option<PairGroup<'_>>; 2] {
+    fn group(origin: Origin, id: u8, text: &[u8], looked: Option<(u64, bool)>) -> Option<PairGroup<'_>> {
+        let (hash, known) = looked.unwrap_or_else(|| (entry_hash(id, b"", text), false));
+        let looked_up = looked.is_some();
+        Some(PairGroup { origin, id, text, hash, known, unparsed: 0, looked_up, clean: true, pairs: 0 })
     }
     match phase {
         Phase::RequestHeaders => {
-            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, 0, q));
+            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, QUERY_GROUP, q, looked[0]));
             // Cookies: only from a single Cookie header, all parsed now.
             let cookie = (req.cookie_headers == 1 && first == 0)
-                .then(|| group(Origin::Cookie, 1, req.fields.get(req.first_cookie_header)))
+                .then(|| group(Origin::Cookie, COOKIE_GROUP, req.fields.get(req.first_cookie_header), looked[1]))
                 .flatten();
-            [query, cookie]
+            let mut groups = [query, cookie];
+            for (g, unparsed) in groups.iter_mut().zip(req.unparsed) {
+                if let (Some(g), Some(n)) = (g, unparsed) {
+                    (g.known, g.unparsed) = (true, n);
+                }
+            }
+            groups
         }
         Phase::RequestBody => {
             let body = req.scalar(Source::Body).unwrap_or_default();
             let body = match req.body_kind {
                 _ if body.is_empty() => None,
-                Some(BodyKind::UrlEncoded) => group(Origin::Form, 2, body),
-                Some(BodyKind::Json) => group(Origin::Json, 3, body),
+                Some(BodyKind::UrlEncoded) => group(Origin::Form, FORM_GROUP, body, looked[2]).map(|mut g| {
+                    if let Some(n) = req.unparsed[2] {
+                        (g.known, g.unparsed) = (true, n);
+                    }
+                    g
+                }),
+                Some(BodyKind::Json) => group(Origin::Json, JSON_GROUP, body, None),
                 _ => None,
             };
             [body, None]

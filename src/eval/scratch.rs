@@ -5,6 +5,7 @@ use regex_automata::meta;
 
 use super::clean_cache::CleanCache;
 use crate::compile::Ruleset;
+use crate::request::Fields;
 use crate::transform::byteset::ByteSet;
 
 /// Sentinel start: a member hit whose position is not known yet (a regex-set hit).
@@ -37,6 +38,9 @@ pub struct Scratch {
     pub(crate) sec: super::sec::SecScratch,
     /// Values whose scan found nothing (see [`CleanCache`]).
     pub(crate) clean: CleanCache,
+    /// The pairs of a text counted but not parsed, when a condition reads
+    /// them (`RequestData::parse_unparsed`).
+    pub(crate) unparsed: Fields,
 }
 
 /// Where a transformed value is: the value itself, or a scratch buffer.
@@ -203,6 +207,7 @@ impl Scratch {
             work: Work::default(),
             sec: Default::default(),
             clean: CleanCache::default(),
+            unparsed: Fields::default(),
         };
         s.follow(rs);
         s

@@ -17,19 +17,42 @@ use super::header::trim_ows;
 
 /// Parses one `Cookie` header value into [`Origin::Cookie`] pairs.
 pub(crate) fn parse_cookies(header_value: &[u8], fields: &mut Fields) {
-    for part in header_value.split(|&b| b == b';') {
+    for (name, value) in cookies(header_value) {
+        let name = fields.push_bytes(name);
+        let value = fields.push_bytes(value);
+        fields.push_pair(Origin::Cookie, name, value);
+    }
+}
+
+/// The number of pairs [`parse_cookies`] gives for `header_value`, without
+/// storing them: a part is kept when it has a byte other than spaces, tabs
+/// and the `=` that splits it (a second `=` belongs to the value).
+pub(crate) fn count_cookies(header_value: &[u8]) -> usize {
+    let (mut pairs, mut other, mut eqs) = (0, false, 0u8);
+    for &b in header_value {
+        match b {
+            b';' => {
+                pairs += usize::from(other || eqs >= 2);
+                (other, eqs) = (false, 0);
+            }
+            b'=' => eqs = eqs.saturating_add(1),
+            b' ' | b'\t' => {}
+            _ => other = true,
+        }
+    }
+    pairs + usize::from(other || eqs >= 2)
+}
+
+/// The (name, value) pairs of one `Cookie` header value, trimmed.
+fn cookies(header_value: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    header_value.split(|&b| b == b';').filter_map(|part| {
         let (name, value) = match part.iter().position(|&b| b == b'=') {
             Some(eq) => (&part[..eq], &part[eq + 1..]),
             None => (part, &[][..]),
         };
         let (name, value) = (trim_ows(name), trim_ows(value));
-        if name.is_empty() && value.is_empty() {
-            continue;
-        }
-        let name = fields.push_bytes(name);
-        let value = fields.push_bytes(value);
-        fields.push_pair(Origin::Cookie, name, value);
-    }
+        (!name.is_empty() || !value.is_empty()).then_some((name, value))
+    })
 }
 
 #[cfg(test)]
@@ -97,6 +120,13 @@ mod tests {
                 }
                 prop_assert!(!(p.name.len() == 0 && p.value.len() == 0));
             }
+        }
+
+        #[test]
+        fn counting_agrees_with_parsing(input in vec(prop_oneof![Just(b';'), Just(b'='), Just(b' '), Just(b'\t'), any::<u8>()], 0..64)) {
+            let mut f = Fields::default();
+            parse_cookies(&input, &mut f);
+            prop_assert_eq!(count_cookies(&input), f.pairs.len());
         }
 
         #[test]

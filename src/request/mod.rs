@@ -21,7 +21,7 @@ mod transaction;
 mod urlencoded;
 mod xml;
 
-pub(crate) use fields::{ByteRange, Origin};
+pub(crate) use fields::{ByteRange, Fields, Origin};
 pub(crate) use header::{BodyKind, body_kind};
 pub(crate) use header_index::HeaderIndex;
 pub(crate) use source::{Source, SourceSet};

@@ -75,7 +75,14 @@ pub(crate) fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut V
 
 /// True if `input` holds a `%` that does not start a valid `%XX` escape.
 pub(crate) fn has_invalid_percent(input: &[u8]) -> bool {
-    input.iter().enumerate().any(|(i, &b)| b == b'%' && escape_at(input, i).is_none())
+    let mut from = 0;
+    while let Some(i) = find_byte(b'%', &input[from..]) {
+        if escape_at(input, from + i).is_none() {
+            return true;
+        }
+        from += i + 1;
+    }
+    false
 }
 
 #[cfg(test)]

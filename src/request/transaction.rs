@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::fields::{ByteRange, Fields, Origin, ParseError, ParseLimits, ParseStatus};
+use super::fields::{ByteRange, Fields, Origin, Pair, ParseError, ParseLimits, ParseStatus};
 use super::header::{self, BodyKind};
 use super::source::Source;
 use super::{cookies, json, multipart, percent, urlencoded, xml};
@@ -83,6 +83,10 @@ pub(crate) struct RequestData {
     /// `Cookie` headers parsed so far, and the value of the first.
     pub(crate) cookie_headers: u32,
     pub(crate) first_cookie_header: ByteRange,
+    /// The pairs of the query string (0), of the single `Cookie` header (1)
+    /// and of an urlencoded body (2), when they were counted but not parsed:
+    /// the text was known clean (see `Transaction::evaluate`).
+    pub(crate) unparsed: [Option<u32>; 3],
     scheme_set: bool,
     /// The scheme and host came from an absolute-form target (a later
     /// `set_request` must forget them).
@@ -120,6 +124,7 @@ impl RequestData {
         self.cookies_parsed = 0;
         self.cookie_headers = 0;
         self.first_cookie_header = ByteRange::EMPTY;
+        self.unparsed = [None; 3];
         self.scheme_set = false;
         self.scheme_from_uri = false;
         self.host_from_uri = false;
@@ -203,7 +208,14 @@ impl RequestData {
 
     /// Parses what a phase needs: the query string and cookies before the
     /// headers phase, the body before the body phase. Runs once per phase.
-    pub(crate) fn prepare(&mut self, phase: Phase, config: &Config) {
+    ///
+    /// `known(origin, text)` tells whether the pairs of the query string
+    /// (`Origin::Query`), of a request's single `Cookie` header
+    /// (`Origin::Cookie`) or of an urlencoded body (`Origin::Form`) need not
+    /// be stored: they are then counted (toward the argument limit, with the
+    /// encoding flag) but not parsed, and [`RequestData::unparsed`] says how
+    /// many there were.
+    pub(crate) fn prepare(&mut self, phase: Phase, config: &Config, known: impl FnMut(Origin, &[u8]) -> bool) {
         let i = phase as usize;
         if self.prepared[i] {
             return;
@@ -211,12 +223,12 @@ impl RequestData {
         self.prepared[i] = true;
         self.fields.max_args = config.get_max_args();
         match phase {
-            Phase::RequestHeaders => self.prepare_headers(config),
-            Phase::RequestBody => self.prepare_body(config),
+            Phase::RequestHeaders => self.prepare_headers(config, known),
+            Phase::RequestBody => self.prepare_body(config, known),
         }
     }
 
-    fn prepare_headers(&mut self, config: &Config) {
+    fn prepare_headers(&mut self, config: &Config, mut known: impl FnMut(Origin, &[u8]) -> bool) {
         // A body the request declares larger than the limit is over it
         // before a byte arrives: with `on_limit = "reject"` the headers phase
         // answers, and the host need not read the body (as ModSecurity does
@@ -244,14 +256,63 @@ impl RequestData {
             self.scheme_set = true;
         }
         if let Some(q) = self.scalars[Source::Query.index()] {
-            self.tmp.clear();
-            self.tmp.extend_from_slice(self.fields.get(q));
-            let tmp = std::mem::take(&mut self.tmp);
-            let status = urlencoded::parse_urlencoded(&tmp, Origin::Query, &mut self.fields);
-            self.tmp = tmp;
-            self.absorb(status, false);
+            let query = self.fields.get(q);
+            let counted = known(Origin::Query, query).then(|| urlencoded::count_urlencoded(query));
+            match counted {
+                // Under the limit, as when the text was found clean.
+                Some((pairs, invalid)) if pairs <= self.fields.max_args.saturating_sub(self.fields.arg_count) => {
+                    self.fields.arg_count += pairs;
+                    self.encoding_error |= invalid;
+                    self.unparsed[0] = Some(pairs as u32);
+                }
+                _ => {
+                    self.tmp.clear();
+                    self.tmp.extend_from_slice(query);
+                    let tmp = std::mem::take(&mut self.tmp);
+                    let status = urlencoded::parse_urlencoded(&tmp, Origin::Query, &mut self.fields);
+                    self.tmp = tmp;
+                    self.absorb(status, false);
+                }
+            }
+        }
+        // A single Cookie header whose cookies are known clean is counted only.
+        let end = self.fields.pairs.len();
+        let mut cookie_headers = self.fields.pairs.iter().filter(|&&p| self.is_cookie_header(p));
+        if let (Some(&only), None) = (cookie_headers.next(), cookie_headers.next())
+            && known(Origin::Cookie, self.fields.get(only.value))
+        {
+            self.cookie_headers = 1;
+            self.first_cookie_header = only.value;
+            self.unparsed[1] = Some(cookies::count_cookies(self.fields.get(only.value)) as u32);
+            self.cookies_parsed = end;
         }
         self.parse_new_cookies();
+    }
+
+    /// Parses the pairs of `origin` that were counted but not parsed
+    /// ([`RequestData::unparsed`]) into `into`, as [`RequestData::prepare`]
+    /// would have stored them.
+    pub(crate) fn parse_unparsed(&self, origin: Origin, into: &mut Fields) {
+        into.clear();
+        into.max_args = usize::MAX;
+        match origin {
+            Origin::Query if self.unparsed[0].is_some() => {
+                if let Some(query) = self.scalar(Source::Query) {
+                    urlencoded::parse_urlencoded(query, Origin::Query, into);
+                }
+            }
+            Origin::Cookie if self.unparsed[1].is_some() => {
+                cookies::parse_cookies(self.fields.get(self.first_cookie_header), into);
+            }
+            Origin::Form if self.unparsed[2].is_some() => {
+                urlencoded::parse_urlencoded(&self.body, Origin::Form, into);
+            }
+            _ => {}
+        }
+    }
+
+    fn is_cookie_header(&self, p: Pair) -> bool {
+        p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie")
     }
 
     /// The largest `Content-Length` the headers declare, when every one is a
@@ -276,7 +337,7 @@ impl RequestData {
         let end = self.fields.pairs.len();
         for i in self.cookies_parsed..end {
             let p = self.fields.pairs[i];
-            if p.origin == Origin::Header && self.fields.get(p.name).eq_ignore_ascii_case(b"cookie") {
+            if self.is_cookie_header(p) {
                 if self.cookie_headers == 0 {
                     self.first_cookie_header = p.value;
                 }
@@ -292,7 +353,7 @@ impl RequestData {
         self.cookies_parsed = self.fields.pairs.len();
     }
 
-    fn prepare_body(&mut self, config: &Config) {
+    fn prepare_body(&mut self, config: &Config, mut known: impl FnMut(Origin, &[u8]) -> bool) {
         // Headers added after the headers phase are inspected now: their cookies too.
         self.parse_new_cookies();
         if self.body_offered > config.get_max_body_bytes() as u64 {
@@ -318,7 +379,17 @@ impl RequestData {
             ParseLimits { max_json_depth: config.get_max_json_depth(), max_parts: config.get_max_multipart_parts() };
         let body = std::mem::take(&mut self.body);
         let status = match kind {
-            BodyKind::UrlEncoded => Some(urlencoded::parse_urlencoded(&body, Origin::Form, &mut self.fields)),
+            BodyKind::UrlEncoded => {
+                let counted = known(Origin::Form, &body).then(|| urlencoded::count_urlencoded(&body));
+                Some(match counted {
+                    Some((pairs, invalid)) if pairs <= self.fields.max_args.saturating_sub(self.fields.arg_count) => {
+                        self.fields.arg_count += pairs;
+                        self.unparsed[2] = Some(pairs as u32);
+                        ParseStatus { invalid_encoding: invalid, ..ParseStatus::default() }
+                    }
+                    _ => urlencoded::parse_urlencoded(&body, Origin::Form, &mut self.fields),
+                })
+            }
             BodyKind::Json => Some(json::parse_json(&body, &limits, &mut self.fields)),
             BodyKind::Multipart => {
                 let ct = std::mem::take(&mut self.tmp);

@@ -15,7 +15,7 @@
 //!   parsing stops with [`ParseStatus::limit_exceeded`].
 
 use super::fields::{Fields, Origin, ParseStatus};
-use super::percent::{find_byte, percent_decode_into};
+use super::percent::{find_byte, has_invalid_percent, percent_decode_into};
 
 /// Parses `name=value` pairs separated by `&` into `fields` as arguments of
 /// `origin` (`Query` or `Form`). Never sets an error: every input is some list
@@ -48,6 +48,19 @@ pub(crate) fn parse_urlencoded(input: &[u8], origin: Origin, fields: &mut Fields
         status.invalid_encoding |= !(name_ok && value_ok);
     }
     status
+}
+
+/// What [`parse_urlencoded`] reports for `input` when no limit stops it,
+/// without storing a pair: the number of pairs, and whether an escape is
+/// invalid (a `%XX` never spans a separator, so the whole text tells).
+pub(crate) fn count_urlencoded(input: &[u8]) -> (usize, bool) {
+    let mut pairs = 0;
+    let mut from = 0;
+    for end in memchr::memchr_iter(b'&', input).chain([input.len()]) {
+        pairs += usize::from(end > from);
+        from = end + 1;
+    }
+    (pairs, has_invalid_percent(input))
 }
 
 #[cfg(test)]
@@ -160,6 +173,13 @@ mod tests {
             let status = parse_urlencoded(&input, Origin::Form, &mut f);
             prop_assert_eq!(status, ParseStatus::default());
             prop_assert_eq!(pairs(&f), want);
+        }
+
+        #[test]
+        fn counting_agrees_with_parsing(input in vec(prop_oneof![Just(b'&'), Just(b'='), Just(b'%'), Just(b'4'), Just(b'f'), any::<u8>()], 0..64)) {
+            let mut f = fields(usize::MAX);
+            let status = parse_urlencoded(&input, Origin::Query, &mut f);
+            prop_assert_eq!(count_urlencoded(&input), (f.pairs.len(), status.invalid_encoding));
         }
 
         #[test]

@@ -166,6 +166,33 @@ rule 9 "one form argument" { action log when count(args.body) == 1 }
 }
 
 #[test]
+fn kept_condition_results_answer_true_and_false() {
+    // A regex condition on a header value is kept with its result: later
+    // requests with the same value get the same answer, either way.
+    let rules = r#"
+rule 1 "json only" { severity critical inspect args match regex `evil[0-9]` when headers["content-type"] regex `(?i)json` }
+rule 2 "not json" { action log when not headers["content-type"] regex `(?i)json` }
+"#;
+    let cached = ruleset(Config::new(), rules);
+    let plain = ruleset(Config::new().value_cache_bytes(0), rules);
+    let (mut scratch, mut plain_scratch) = (cached.create_scratch(), plain.create_scratch());
+    for round in 0..3 {
+        for (content_type, query, want) in [
+            ("application/json", "q=evil1", &[1][..]),
+            ("text/plain", "q=evil1", &[2][..]),
+            ("application/json", "q=fine", &[][..]),
+            ("text/plain", "q=fine", &[2][..]),
+        ] {
+            let headers = [("Content-Type", content_type)];
+            for (rs, scratch) in [(&cached, &mut scratch), (&plain, &mut plain_scratch)] {
+                let (ids, _) = get(rs, scratch, query, &headers);
+                assert_eq!(ids, want, "round {round}: {content_type} {query}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_body_cut_short_by_the_argument_limit_is_not_kept_as_a_group() {
     let rules = r#"rule 1 "evil arg" { severity critical inspect args match regex `evil[0-9]` }"#;
     let rs = ruleset(Config::new().max_args(3).on_limit(LimitAction::Inspect), rules);

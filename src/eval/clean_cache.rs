@@ -35,6 +35,12 @@
 //! source bytes of their own, once every pair parsed from them was found
 //! clean: when such a text comes again, `exec::scan_phase` skips its pairs
 //! without looking each one up.
+//!
+//! And it keeps the results of costly condition operators (a regex on
+//! `Content-Type`, say, which gated rules ask in both phases of every
+//! request with a body): an operator on a transformed value is a function of
+//! the two, so `cond` keeps (pipeline, operator, value) with the result in
+//! the source byte, true or false alike.
 
 /// Longest entry remembered (a byte for the source, then key and value), and
 /// at most a sixteenth of the ring.
@@ -133,8 +139,15 @@ impl CleanCache {
     /// Whether (`source`, `key`, `value`) was remembered as clean. `hash` is
     /// [`entry_hash`] of the same three.
     pub(crate) fn contains(&self, hash: u64, source: u8, key: &[u8], value: &[u8]) -> bool {
+        self.source_of(hash, key, value) == Some(source)
+    }
+
+    /// The source byte of the entry (`key`, `value`) under `hash`, if one is
+    /// kept: for entries whose source byte is the data (see
+    /// `cond::memo_op`), written with a hash that does not depend on it.
+    pub(crate) fn source_of(&self, hash: u64, key: &[u8], value: &[u8]) -> Option<u8> {
         if self.slots.is_empty() {
-            return false;
+            return None;
         }
         let slot = &self.slots[self.index(hash)];
         if slot.hash != hash as u32
@@ -142,11 +155,11 @@ impl CleanCache {
             || usize::from(slot.value_len) != value.len()
             || self.pos - slot.at > self.ring.len() as u64
         {
-            return false;
+            return None;
         }
         let start = self.ring_offset(slot.at);
         let entry = &self.ring[start..start + entry_len(key, value)];
-        entry[0] == source && &entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value
+        (&entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value).then_some(entry[0])
     }
 
     /// What to do with a value [`CleanCache::contains`] does not know: whether

@@ -1,11 +1,12 @@
 //! Evaluation of `when` conditions and exclusion conditions.
 
 use super::Phase;
+use super::clean_cache::{CleanCache, entry_hash};
 use super::exec::run_pipeline;
 use super::op;
 use super::scratch::Scratch;
 use crate::compile::Ruleset;
-use crate::compile::ir::{Cond, KeyIndex, TargetIr};
+use crate::compile::ir::{Cond, KeyIndex, OpIr, TargetIr};
 use crate::compile::regex::CompiledRegex;
 use crate::dsl::ast::Flag;
 use crate::request::{Fields, Origin, RequestData, Source};
@@ -23,15 +24,17 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             let program = &rs.program;
             let transforms = &program.pipelines[*pipeline as usize];
             let operator = &program.ops[*op_id as usize];
+            let memo = matches!(operator, OpIr::Regex(_) | OpIr::Phrases { .. } | OpIr::DetectSqli | OpIr::DetectXss);
             let found = any_value(
                 rs,
                 req,
                 target,
                 phase,
                 |value, scratch| {
-                    let Scratch { cond_bufs, work, .. } = scratch;
-                    let t = run_pipeline(transforms, value, cond_bufs);
-                    op::eval(operator, t, program, work).is_some()
+                    let Scratch { cond_bufs, work, clean, .. } = scratch;
+                    let mut test =
+                        || op::eval(operator, run_pipeline(transforms, value, cond_bufs), program, work).is_some();
+                    if memo { memo_op(clean, *pipeline, *op_id, value, test) } else { test() }
                 },
                 scratch,
             );
@@ -78,6 +81,36 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             op.holds(n, *value) != *negated
         }
     }
+}
+
+/// The value cache's source bytes of an operator's result (see [`memo_op`]);
+/// entries are found by a hash over [`MEMO`].
+const MEMO: u8 = 0x90;
+const MEMO_FALSE: u8 = 0x90;
+const MEMO_TRUE: u8 = 0x91;
+
+/// The result of operator `op` on `value` transformed by `pipeline`, from
+/// the value cache when it holds it, else from `test` (and then kept).
+/// Operators are functions of their input, and the cache is emptied when the
+/// ruleset changes, so a kept result is the result.
+fn memo_op(clean: &mut CleanCache, pipeline: u32, op: u32, value: &[u8], test: impl FnOnce() -> bool) -> bool {
+    let mut key = [0u8; 8];
+    key[..4].copy_from_slice(&pipeline.to_le_bytes());
+    key[4..].copy_from_slice(&op.to_le_bytes());
+    if !clean.takes(&key, value) {
+        return test();
+    }
+    let hash = entry_hash(MEMO, &key, value);
+    match clean.source_of(hash, &key, value) {
+        Some(MEMO_TRUE) => return true,
+        Some(MEMO_FALSE) => return false,
+        _ => {}
+    }
+    let result = test();
+    if clean.learns(hash, &key, value) {
+        clean.insert(hash, if result { MEMO_TRUE } else { MEMO_FALSE }, &key, value);
+    }
+    result
 }
 
 /// The groups of pairs a request may hold counted but not parsed

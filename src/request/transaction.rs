@@ -590,30 +590,31 @@ impl Transaction {
         // Split the target: [scheme://authority]path[?query][#fragment].
         let mut rest = uri;
         let mut absolute_without_path = false;
-        if let Some(pos) = rest.windows(3).position(|w| w == b"://") {
+        // A scheme is the run of scheme bytes that starts the target and
+        // ends at its first `://` (an origin-form target starts with `/`).
+        let scheme_len = rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"+-.".contains(&b)));
+        if let Some(pos) = scheme_len.filter(|&n| n > 0 && rest[n..].starts_with(b"://")) {
             let scheme = &rest[..pos];
-            if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
-                let lower_start = req.fields.mark();
-                req.fields.bytes.extend(scheme.iter().map(u8::to_ascii_lowercase));
-                req.scalars[Source::Scheme.index()] = Some(req.fields.range_from(lower_start));
-                req.scheme_set = true;
-                req.scheme_from_uri = true;
-                let after = &rest[pos + 3..];
-                let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
-                let authority = &after[..end];
-                let authority = authority.iter().rposition(|&b| b == b'@').map_or(authority, |at| &authority[at + 1..]);
-                let host = host_without_port(authority);
-                let hs = req.fields.mark();
-                req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
-                req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
-                req.host_from_uri = true;
-                rest = &after[end..];
-                // An absolute target without a path names the root (RFC 9110 4.2.3).
-                if !rest.starts_with(b"/") {
-                    req.tmp.clear();
-                    req.tmp.push(b'/');
-                    absolute_without_path = true;
-                }
+            let lower_start = req.fields.mark();
+            req.fields.bytes.extend(scheme.iter().map(u8::to_ascii_lowercase));
+            req.scalars[Source::Scheme.index()] = Some(req.fields.range_from(lower_start));
+            req.scheme_set = true;
+            req.scheme_from_uri = true;
+            let after = &rest[pos + 3..];
+            let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
+            let authority = &after[..end];
+            let authority = authority.iter().rposition(|&b| b == b'@').map_or(authority, |at| &authority[at + 1..]);
+            let host = host_without_port(authority);
+            let hs = req.fields.mark();
+            req.fields.bytes.extend(host.iter().map(u8::to_ascii_lowercase));
+            req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
+            req.host_from_uri = true;
+            rest = &after[end..];
+            // An absolute target without a path names the root (RFC 9110 4.2.3).
+            if !rest.starts_with(b"/") {
+                req.tmp.clear();
+                req.tmp.push(b'/');
+                absolute_without_path = true;
             }
         }
         let rest = rest.iter().position(|&b| b == b'#').map_or(rest, |h| &rest[..h]);
@@ -752,6 +753,29 @@ mod tests {
         assert_eq!(parse_decimal(b"18446744073709551616"), None);
         for bad in [&b""[..], b"-1", b"+1", b"1e3", b"0x10", b"1 2", b"12a"] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The scheme of an absolute-form target: what precedes the target's
+    /// first `://`, when that is made of scheme bytes only.
+    fn reference_scheme(uri: &[u8]) -> Option<Vec<u8>> {
+        let pos = uri.windows(3).position(|w| w == b"://")?;
+        let scheme = &uri[..pos];
+        (!scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)))
+            .then(|| scheme.to_ascii_lowercase())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_scheme_is_read_from_an_absolute_target(parts in proptest::collection::vec(
+            proptest::sample::select(&["h", "H", "1", "+", ".", "-", "://", ":", "/", "?", "#", "@", " "][..]), 0..8)) {
+            let uri = parts.concat().into_bytes();
+            let rs = Arc::new(Ruleset::from_rules("").expect("empty rules"));
+            let mut tx = Transaction::new(rs);
+            tx.set_request("GET", &uri, "HTTP/1.1");
+            let want = reference_scheme(&uri);
+            let got = tx.req.scheme_from_uri.then(|| tx.req.scalar(Source::Scheme).unwrap_or_default().to_vec());
+            proptest::prop_assert_eq!(got, want);
         }
     }
 

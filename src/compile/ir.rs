@@ -43,6 +43,8 @@ pub(crate) struct Program {
     /// The header names (lower case) that conditions name exactly, indexed
     /// once per request (see [`Program::index_condition_headers`]).
     pub(crate) cond_headers: Vec<Box<[u8]>>,
+    /// The same names by length, for the per-request index.
+    pub(crate) cond_header_ids: crate::request::NameIds,
 }
 
 impl Program {
@@ -81,6 +83,7 @@ impl Program {
         for ex in &mut self.exclusions {
             ex.when.index_headers(&mut names);
         }
+        self.cond_header_ids = crate::request::NameIds::new(&names);
         self.cond_headers = names;
     }
 

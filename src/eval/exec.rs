@@ -118,7 +118,7 @@ impl Transaction {
                 looked[slot] = Some((hash, known));
                 known
             });
-            req.header_index.update(&rs.program.cond_headers, &req.fields);
+            req.header_index.update(&rs.program.cond_header_ids, &req.fields);
             update_exclusions(rs, req, res, scratch, p);
             gate_scans(rs, req, res, scratch, p);
             scan_phase(rs, req, res, scratch, p, looked);

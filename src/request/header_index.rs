@@ -19,6 +19,34 @@ pub(crate) struct HeaderIndex {
     indexed: usize,
 }
 
+/// Names (lower case) with their ids, looked up case-insensitively among
+/// the names of the key's length.
+#[derive(Debug, Default)]
+pub(crate) struct NameIds {
+    /// Per length: the names of that length and their ids.
+    by_len: Vec<Vec<(Box<[u8]>, u16)>>,
+    count: usize,
+}
+
+impl NameIds {
+    /// `names[i]` gets id `i` (at most `u16::MAX` names are kept).
+    pub(crate) fn new(names: &[Box<[u8]>]) -> NameIds {
+        let mut by_len: Vec<Vec<(Box<[u8]>, u16)>> = Vec::new();
+        for (id, name) in names.iter().enumerate().take(usize::from(u16::MAX)) {
+            if by_len.len() <= name.len() {
+                by_len.resize_with(name.len() + 1, Vec::new);
+            }
+            by_len[name.len()].push((name.clone(), id as u16));
+        }
+        NameIds { by_len, count: names.len() }
+    }
+
+    /// The id of the name `key` is (ASCII case-insensitively).
+    fn id(&self, key: &[u8]) -> Option<u16> {
+        self.by_len.get(key.len())?.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)).map(|&(_, id)| id)
+    }
+}
+
 impl HeaderIndex {
     pub(crate) fn clear(&mut self) {
         self.counts.clear();
@@ -27,18 +55,17 @@ impl HeaderIndex {
     }
 
     /// Indexes the pairs of `fields` added since the last update by `names`
-    /// (lower case, the same list at every update until [`Self::clear`]).
-    pub(crate) fn update(&mut self, names: &[Box<[u8]>], fields: &Fields) {
-        self.counts.resize(names.len(), 0);
+    /// (the same at every update until [`Self::clear`]).
+    pub(crate) fn update(&mut self, names: &NameIds, fields: &Fields) {
+        self.counts.resize(names.count, 0);
         let from = self.indexed.min(fields.pairs.len());
         for (i, pair) in fields.pairs[from..].iter().enumerate() {
             if pair.origin != Origin::Header {
                 continue;
             }
-            let key = fields.get(pair.name);
-            if let Some(id) = names.iter().position(|n| n.len() == key.len() && n.eq_ignore_ascii_case(key)) {
-                self.counts[id] += 1;
-                self.named.push(((from + i) as u32, id as u16));
+            if let Some(id) = names.id(fields.get(pair.name)) {
+                self.counts[usize::from(id)] += 1;
+                self.named.push(((from + i) as u32, id));
             }
         }
         self.indexed = fields.pairs.len();
@@ -49,14 +76,25 @@ impl HeaderIndex {
 mod tests {
     use super::*;
 
-    fn names(list: &[&str]) -> Vec<Box<[u8]>> {
-        list.iter().map(|n| n.as_bytes().into()).collect()
+    fn names(list: &[&str]) -> NameIds {
+        NameIds::new(&list.iter().map(|n| n.as_bytes().into()).collect::<Vec<Box<[u8]>>>())
     }
 
     fn push(fields: &mut Fields, origin: Origin, name: &[u8], value: &[u8]) {
         let name = fields.push_bytes(name);
         let value = fields.push_bytes(value);
         fields.push_pair(origin, name, value);
+    }
+
+    #[test]
+    fn names_are_found_by_length_and_case_insensitively() {
+        let ids = names(&["host", "x-a", "user-agent", "te"]);
+        assert_eq!(ids.id(b"HOST"), Some(0));
+        assert_eq!(ids.id(b"User-Agent"), Some(2));
+        assert_eq!(ids.id(b"te"), Some(3));
+        for absent in [&b""[..], b"hos", b"hosts", b"x-b", b"a-very-long-header-name"] {
+            assert_eq!(ids.id(absent), None, "{absent:?}");
+        }
     }
 
     #[test]

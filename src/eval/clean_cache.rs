@@ -228,7 +228,21 @@ fn ring_bytes(bytes: usize) -> usize {
 pub(crate) fn entry_hash(source: u8, key: &[u8], value: &[u8]) -> u64 {
     let mut h = u64::from(source).wrapping_add(0x9e37_79b9_7f4a_7c15);
     for part in [key, value] {
-        let mut words = part.chunks_exact(8);
+        let mut rest = part;
+        if rest.len() >= 32 {
+            // Four lanes over 32-byte blocks: a long value (a user agent,
+            // a body) does not wait on one chain of multiplications.
+            let mut lanes = [h, h ^ 0x243f_6a88_85a3_08d3, h ^ 0x1319_8a2e_0370_7344, h ^ 0xa409_3822_299f_31d0];
+            let mut blocks = rest.chunks_exact(32);
+            for block in &mut blocks {
+                for (lane, w) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+                    *lane = mix(*lane, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+                }
+            }
+            h = lanes.iter().fold(h, |acc, &lane| mix(acc, lane));
+            rest = blocks.remainder();
+        }
+        let mut words = rest.chunks_exact(8);
         for w in &mut words {
             h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
         }

@@ -231,19 +231,26 @@ pub(crate) fn entry_hash(source: u8, key: &[u8], value: &[u8]) -> u64 {
     }
     let mut h = u64::from(source).wrapping_add(0x9e37_79b9_7f4a_7c15);
     for part in [key, value] {
-        let mut words = part.chunks_exact(8);
-        for w in &mut words {
-            h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let mut last = [0u8; 8];
-            last[..tail.len()].copy_from_slice(tail);
-            h = mix(h, u64::from_le_bytes(last));
-        }
-        h = mix(h, part.len() as u64);
+        h = mix_words(h, part, part.len());
     }
     avalanche(h)
+}
+
+/// Mixes the 8-byte words of `bytes` (the last one zero-padded) into `h`,
+/// then `len`, the length of the whole part they end.
+#[inline(always)]
+fn mix_words(mut h: u64, bytes: &[u8], len: usize) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        h = mix(h, u64::from_le_bytes(last));
+    }
+    mix(h, len as u64)
 }
 
 /// Final avalanche, so that the high bits (the slot index) depend on every
@@ -275,17 +282,7 @@ fn long_entry_hash(source: u8, key: &[u8], value: &[u8]) -> u64 {
             }
         }
         h = lanes.iter().fold(h, |acc, &lane| mix(acc, lane));
-        let mut words = blocks.remainder().chunks_exact(8);
-        for w in &mut words {
-            h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let mut last = [0u8; 8];
-            last[..tail.len()].copy_from_slice(tail);
-            h = mix(h, u64::from_le_bytes(last));
-        }
-        h = mix(h, part.len() as u64);
+        h = mix_words(h, blocks.remainder(), part.len());
     }
     avalanche(h)
 }

@@ -330,36 +330,37 @@ fn pair_groups(
     first: usize,
     looked: [Option<(u64, bool)>; 3],
 ) -> [Option<PairGroup<'_>>; 2] {
-    fn group(origin: Origin, id: u8, text: &[u8], looked: Option<(u64, bool)>) -> Option<PairGroup<'_>> {
+    // `slot`: the group's index in `looked` and `RequestData::unparsed`.
+    let group = |origin: Origin, id: u8, text, slot: Option<usize>| {
+        let looked = slot.and_then(|i| looked[i]);
+        let unparsed = slot.and_then(|i| req.unparsed[i]);
         let (hash, known) = looked.unwrap_or_else(|| (entry_hash(id, b"", text), false));
-        let looked_up = looked.is_some();
-        Some(PairGroup { origin, id, text, hash, known, unparsed: 0, looked_up, clean: true, pairs: 0 })
-    }
+        Some(PairGroup {
+            origin,
+            id,
+            text,
+            hash,
+            known: known || unparsed.is_some(),
+            unparsed: unparsed.unwrap_or(0),
+            looked_up: looked.is_some(),
+            clean: true,
+            pairs: 0,
+        })
+    };
     match phase {
         Phase::RequestHeaders => {
-            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, QUERY_GROUP, q, looked[0]));
+            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, QUERY_GROUP, q, Some(0)));
             // Cookies: only from a single Cookie header, all parsed now.
             let cookie = (req.cookie_headers == 1 && first == 0)
-                .then(|| group(Origin::Cookie, COOKIE_GROUP, req.fields.get(req.first_cookie_header), looked[1]))
+                .then(|| group(Origin::Cookie, COOKIE_GROUP, req.fields.get(req.first_cookie_header), Some(1)))
                 .flatten();
-            let mut groups = [query, cookie];
-            for (g, unparsed) in groups.iter_mut().zip(req.unparsed) {
-                if let (Some(g), Some(n)) = (g, unparsed) {
-                    (g.known, g.unparsed) = (true, n);
-                }
-            }
-            groups
+            [query, cookie]
         }
         Phase::RequestBody => {
             let body = req.scalar(Source::Body).unwrap_or_default();
             let body = match req.body_kind {
                 _ if body.is_empty() => None,
-                Some(BodyKind::UrlEncoded) => group(Origin::Form, FORM_GROUP, body, looked[2]).map(|mut g| {
-                    if let Some(n) = req.unparsed[2] {
-                        (g.known, g.unparsed) = (true, n);
-                    }
-                    g
-                }),
+                Some(BodyKind::UrlEncoded) => group(Origin::Form, FORM_GROUP, body, Some(2)),
                 Some(BodyKind::Json) => group(Origin::Json, JSON_GROUP, body, None),
                 _ => None,
             };

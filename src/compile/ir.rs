@@ -403,14 +403,97 @@ pub(crate) fn parse_integer(value: &[u8]) -> Option<i64> {
 
 /// Parses a client address as sent (IPv4, IPv6, optionally in brackets).
 pub(crate) fn parse_ip(value: &[u8]) -> Option<IpAddr> {
+    // Most client addresses are plain dotted quads: read them directly.
+    if let Some(v4) = dotted_quad(value) {
+        return Some(IpAddr::V4(v4));
+    }
     let s = std::str::from_utf8(value).ok()?.trim();
     let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
     s.parse().ok()
 }
 
+/// `a.b.c.d` with four decimal octets of at most 255 and no leading zeros,
+/// as the standard library reads an IPv4 address; `None` for anything else
+/// (which [`parse_ip`] then reads the general way).
+fn dotted_quad(value: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = value.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(std::net::Ipv4Addr::from(octets))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The general reading of an address, without the dotted-quad shortcut.
+    fn parse_ip_general(value: &[u8]) -> Option<IpAddr> {
+        let s = std::str::from_utf8(value).ok()?.trim();
+        let s = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
+        s.parse().ok()
+    }
+
+    #[test]
+    fn dotted_quads_read_like_the_standard_library() {
+        for text in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "[1.2.3.4]",
+            "1.2.3.0004",
+            "1.2.3.a",
+            "::1",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "",
+            "1.2.3.-4",
+            "1.2.3.+4",
+        ] {
+            assert_eq!(parse_ip(text.as_bytes()), parse_ip_general(text.as_bytes()), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_as_before(text in "[0-9.:\\[\\] a-f]{0,20}") {
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), parse_ip_general(text.as_bytes()));
+        }
+
+        #[test]
+        fn any_quad_reads_as_before(a in 0u16..300, b in 0u16..300, c in 0u16..300, d in 0u16..300, zero in 0usize..5) {
+            let mut parts = [a, b, c, d].map(|n| n.to_string());
+            if let Some(p) = parts.get_mut(zero) {
+                p.insert(0, '0');
+            }
+            let text = parts.join(".");
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), parse_ip_general(text.as_bytes()));
+        }
+    }
 
     #[test]
     fn integers() {

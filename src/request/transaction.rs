@@ -189,11 +189,12 @@ impl RequestData {
         std::str::from_utf8(&self.request_id.0[..self.request_id_len]).unwrap_or("")
     }
 
-    /// Makes up a request id (16 hex digits) if the host has not set one.
-    fn ensure_request_id(&mut self) {
+    /// Makes up a request id (16 hex digits) if the host has not set one:
+    /// the start time `now` mixed with a process-wide counter.
+    fn ensure_request_id(&mut self, now: SystemTime) {
         if self.request_id_len == 0 {
             static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            let seed = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
             let mut z = seed ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -539,10 +540,9 @@ impl Transaction {
         let (method, uri, protocol) = (method.as_ref(), uri.as_ref(), protocol.as_ref());
         let max_uri = self.ruleset.config().get_max_uri_bytes();
         let req = &mut self.req;
-        if req.started.is_none() {
-            req.started = Some(SystemTime::now());
-        }
-        req.ensure_request_id();
+        // One clock read: the start time also seeds the request id.
+        let started = *req.started.get_or_insert_with(SystemTime::now);
+        req.ensure_request_id(started);
         let uri = if uri.len() > max_uri {
             req.over(Limit::UriBytes);
             &uri[..max_uri]
@@ -574,9 +574,9 @@ impl Transaction {
             req.scalars[Source::Host.index()] = None;
             req.host_from_uri = false;
         }
-        req.set_scalar(Source::Method, method);
-        req.set_scalar(Source::Uri, uri);
-        req.set_scalar(Source::Protocol, protocol);
+        // The request line is copied once; the method, target and protocol
+        // (and below the query, and the path when it needs no decoding) are
+        // ranges of it.
         let start = req.fields.mark();
         req.fields.bytes.extend_from_slice(method);
         req.fields.bytes.push(b' ');
@@ -586,9 +586,24 @@ impl Transaction {
             req.fields.bytes.extend_from_slice(protocol);
         }
         req.scalars[Source::RequestLine.index()] = Some(req.fields.range_from(start));
+        let uri_start = start + method.len() as u32 + 1;
+        let within_uri = |from: usize, len: usize| ByteRange {
+            start: uri_start + from as u32,
+            end: uri_start + (from + len) as u32,
+        };
+        req.scalars[Source::Method.index()] = Some(ByteRange { start, end: start + method.len() as u32 });
+        req.scalars[Source::Uri.index()] = Some(within_uri(0, uri.len()));
+        let protocol_start = uri_start + uri.len() as u32 + 1;
+        req.scalars[Source::Protocol.index()] = Some(if protocol.is_empty() {
+            ByteRange::EMPTY
+        } else {
+            ByteRange { start: protocol_start, end: protocol_start + protocol.len() as u32 }
+        });
 
         // Split the target: [scheme://authority]path[?query][#fragment].
         let mut rest = uri;
+        // Where `rest` starts in the target.
+        let mut rest_at = 0;
         let mut absolute_without_path = false;
         // A scheme is the run of scheme bytes that starts the target and
         // ends at its first `://` (an origin-form target starts with `/`).
@@ -610,6 +625,7 @@ impl Transaction {
             req.scalars[Source::Host.index()] = Some(req.fields.range_from(hs));
             req.host_from_uri = true;
             rest = &after[end..];
+            rest_at = pos + 3 + end;
             // An absolute target without a path names the root (RFC 9110 4.2.3).
             if !rest.starts_with(b"/") {
                 req.tmp.clear();
@@ -623,19 +639,26 @@ impl Transaction {
             None => (rest, None),
         };
         if let Some(q) = query {
-            req.set_scalar(Source::Query, q);
+            req.scalars[Source::Query.index()] = Some(within_uri(rest_at + raw_path.len() + 1, q.len()));
         }
         // The path: percent-decoded (`+` stays), then `.` and `..` resolved.
-        if !absolute_without_path {
-            req.tmp.clear();
-        }
-        if !percent::percent_decode_into(raw_path, false, &mut req.tmp) {
-            req.encoding_error = true;
-        }
         let mut normalized = std::mem::take(&mut req.fields.work);
-        let path: &[u8] =
-            if Transform::NormalizePath.apply(&req.tmp, &mut normalized) { &normalized } else { &req.tmp };
-        let path_range = req.fields.push_bytes(path);
+        let path_range = if absolute_without_path || raw_path.contains(&b'%') {
+            if !absolute_without_path {
+                req.tmp.clear();
+            }
+            if !percent::percent_decode_into(raw_path, false, &mut req.tmp) {
+                req.encoding_error = true;
+            }
+            let path: &[u8] =
+                if Transform::NormalizePath.apply(&req.tmp, &mut normalized) { &normalized } else { &req.tmp };
+            req.fields.push_bytes(path)
+        } else if Transform::NormalizePath.apply(raw_path, &mut normalized) {
+            req.fields.push_bytes(&normalized)
+        } else {
+            // Nothing to decode or resolve: the path is a range of the target.
+            within_uri(rest_at, raw_path.len())
+        };
         req.fields.work = normalized;
         req.scalars[Source::Path.index()] = Some(path_range);
         let path = req.fields.get(path_range);
@@ -765,7 +788,58 @@ mod tests {
             .then(|| scheme.to_ascii_lowercase())
     }
 
+    /// The path, query and encoding flag of a target, read the plain way:
+    /// scheme and authority cut, fragment cut, split at the first `?`, the
+    /// path always percent-decoded into a copy and then normalised.
+    fn reference_target(uri: &[u8]) -> (Vec<u8>, Option<Vec<u8>>, bool) {
+        let mut rest = uri;
+        let mut root = false;
+        if reference_scheme(uri).is_some() {
+            let after = &uri[uri.windows(3).position(|w| w == b"://").unwrap_or(0) + 3..];
+            let end = after.iter().position(|&b| b == b'/' || b == b'?' || b == b'#').unwrap_or(after.len());
+            rest = &after[end..];
+            root = !rest.starts_with(b"/");
+        }
+        let rest = rest.iter().position(|&b| b == b'#').map_or(rest, |h| &rest[..h]);
+        let (raw_path, query) = match rest.iter().position(|&b| b == b'?') {
+            Some(q) => (&rest[..q], Some(rest[q + 1..].to_vec())),
+            None => (rest, None),
+        };
+        let mut decoded = if root { b"/".to_vec() } else { Vec::new() };
+        let valid = percent::percent_decode_into(raw_path, false, &mut decoded);
+        let mut normalized = Vec::new();
+        let path = if Transform::NormalizePath.apply(&decoded, &mut normalized) { normalized } else { decoded };
+        (path, query, valid)
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_request_line_is_split_as_read_plainly(
+            method in "[A-Z]{0,7}",
+            parts in proptest::collection::vec(proptest::sample::select(
+                &["/", "a", "%2e", "%2F", "%", "%zz", ".", "..", "//", "?", "#", "=", "&", "+", "http://", "h.x", "\\", "@"][..]), 0..10),
+            protocol in proptest::sample::select(&["HTTP/1.1", "HTTP/2", ""][..]),
+        ) {
+            let uri = parts.concat().into_bytes();
+            let rs = Arc::new(Ruleset::from_rules("").expect("empty rules"));
+            let mut tx = Transaction::new(rs);
+            tx.set_request(&method, &uri, protocol);
+            let (path, query, valid) = reference_target(&uri);
+            let req = &tx.req;
+            proptest::prop_assert_eq!(req.scalar(Source::Method), Some(method.as_bytes()));
+            proptest::prop_assert_eq!(req.scalar(Source::Uri), Some(&uri[..]));
+            proptest::prop_assert_eq!(req.scalar(Source::Protocol), Some(protocol.as_bytes()));
+            proptest::prop_assert_eq!(req.scalar(Source::Path), Some(&path[..]));
+            proptest::prop_assert_eq!(req.scalar(Source::Query).map(<[u8]>::to_vec), query);
+            proptest::prop_assert_eq!(req.encoding_error, !valid);
+            let mut line = [method.as_bytes(), b" ", &uri].concat();
+            if !protocol.is_empty() {
+                line.extend_from_slice(b" ");
+                line.extend_from_slice(protocol.as_bytes());
+            }
+            proptest::prop_assert_eq!(req.scalar(Source::RequestLine), Some(&line[..]));
+        }
+
         #[test]
         fn a_scheme_is_read_from_an_absolute_target(parts in proptest::collection::vec(
             proptest::sample::select(&["h", "H", "1", "+", ".", "-", "://", ":", "/", "?", "#", "@", " "][..]), 0..8)) {

@@ -197,6 +197,11 @@ pub(crate) struct SetChunk {
     pub(crate) min_len: usize,
     /// Bytes one of which any match of the chunk needs. None: no filter.
     pub(crate) required: Option<ByteSet>,
+    /// Every regex of the chunk is anchored at the start of the value (`^`
+    /// without multi-line): every match starts at 0, so the pass runs as an
+    /// anchored search, which stops where no regex can go on matching
+    /// instead of reading the rest of the value.
+    pub(crate) anchored: bool,
 }
 
 /// The rules of one source that share a transform pipeline.
@@ -569,43 +574,48 @@ fn key_filter(program: &Program, r: RuleIdx, source: Source) -> Option<Vec<KeyMa
     Some(keys)
 }
 
-/// Splits a scanner's set regexes (in member order, so a group's regexes
-/// stay together) into chunks whose unanchored regexes total at most
-/// [`SET_CHUNK_COMPLEXITY`], and compiles each. A regex anchored at the
-/// start of the value (`^` without multi-line) is live only while the value
-/// keeps matching it from its first byte, so it cannot multiply the states
-/// of the others the way an unanchored one does (which restarts at every
-/// byte): it does not count.
+/// Splits a scanner's set regexes into chunks and compiles each. Regexes
+/// anchored at the start of the value (`^` without multi-line) go into
+/// chunks of their own, run as anchored searches: such a pass stops as soon
+/// as no regex can go on matching from the first byte, and the unanchored
+/// chunks keep byte filters of their own (a chunk with one regex that needs
+/// no particular byte would run on every value). The unanchored regexes (in
+/// member order, so a group's regexes stay together) are split into chunks
+/// whose total [`complexity`] is at most [`SET_CHUNK_COMPLEXITY`]. An
+/// anchored regex is live only while the value keeps matching it from its
+/// first byte, so it cannot multiply the states of the others the way an
+/// unanchored one does (which restarts at every byte): anchored chunks are
+/// not bounded.
 fn chunk_sets(hirs: &[&Hir], set_members: &[u32], members: &[Member]) -> Result<Vec<SetChunk>, String> {
-    let weights: Vec<usize> =
-        hirs.iter()
-            .map(|h| {
-                if h.properties().look_set_prefix().contains(regex_syntax::hir::Look::Start) {
-                    0
-                } else {
-                    complexity(h)
-                }
-            })
-            .collect();
+    let is_anchored = |h: &Hir| h.properties().look_set_prefix().contains(regex_syntax::hir::Look::Start);
     let mut chunks = Vec::new();
-    let mut start = 0;
-    while start < hirs.len() {
-        let mut end = start + 1;
-        let mut total = weights[start];
-        while end < hirs.len() && total + weights[end] <= SET_CHUNK_COMPLEXITY {
-            total += weights[end];
-            end += 1;
+    for anchored in [true, false] {
+        let (part_hirs, part_members): (Vec<&Hir>, Vec<u32>) =
+            hirs.iter().zip(set_members).filter(|(h, _)| is_anchored(h) == anchored).map(|(&h, &m)| (h, m)).unzip();
+        let weights: Vec<usize> = part_hirs.iter().map(|h| if anchored { 0 } else { complexity(h) }).collect();
+        let mut start = 0;
+        while start < part_hirs.len() {
+            let mut end = start + 1;
+            let mut total = weights[start];
+            while end < part_hirs.len() && total + weights[end] <= SET_CHUNK_COMPLEXITY {
+                total += weights[end];
+                end += 1;
+            }
+            let part = &part_hirs[start..end];
+            let chunk_members = part_members[start..end].to_vec();
+            chunks.push(SetChunk {
+                regex: compile_set(part).map_err(|e| format!("regex set: {e}"))?,
+                groups: chunk_members.iter().fold(0, |g, &m| g | 1u64 << members[m as usize].group),
+                members: chunk_members,
+                min_len: part.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0),
+                required: part
+                    .iter()
+                    .map(|h| required_bytes(h))
+                    .try_fold(ByteSet::EMPTY, |acc, r| r.map(|r| acc.union(r))),
+                anchored,
+            });
+            start = end;
         }
-        let part = &hirs[start..end];
-        let chunk_members = set_members[start..end].to_vec();
-        chunks.push(SetChunk {
-            regex: compile_set(part).map_err(|e| format!("regex set: {e}"))?,
-            groups: chunk_members.iter().fold(0, |g, &m| g | 1u64 << members[m as usize].group),
-            members: chunk_members,
-            min_len: part.iter().map(|h| h.properties().minimum_len().unwrap_or(0)).min().unwrap_or(0),
-            required: part.iter().map(|h| required_bytes(h)).try_fold(ByteSet::EMPTY, |acc, r| r.map(|r| acc.union(r))),
-        });
-        start = end;
     }
     Ok(chunks)
 }

@@ -1,6 +1,6 @@
 //! Evaluation of one phase: scan every value, decide rules, compute the verdict.
 
-use regex_automata::{Input, PatternSet};
+use regex_automata::{Anchored, Input, PatternSet};
 
 use super::clean_cache::entry_hash;
 use super::results::{
@@ -704,7 +704,8 @@ fn run_scanner(
         // an empty pattern set allocates nothing.
         let mut patset = std::mem::replace(&mut work.patsets[id][c], PatternSet::new(0));
         patset.clear();
-        chunk.regex.which_overlapping_matches_with(cache, &Input::new(t), &mut patset);
+        let input = Input::new(t).anchored(if chunk.anchored { Anchored::Yes } else { Anchored::No });
+        chunk.regex.which_overlapping_matches_with(cache, &input, &mut patset);
         for pid in patset.iter() {
             let member = chunk.members[pid.as_usize()];
             if active(&scanner.members[member as usize]) {

@@ -306,6 +306,30 @@ fn unanchored_regex_sets_are_split_so_their_automata_stay_small() {
 }
 
 #[test]
+fn start_anchored_regexes_pass_apart_and_match_only_at_the_start() {
+    // A literal-less regex anchored at the start (rule 1, negated: the value
+    // must start with a letter) and an unanchored one that needs a `.` (rule
+    // 2): the anchored one runs alone as an anchored search, and a value
+    // without a `.` skips the unanchored pass.
+    let rules = "rule 1 { severity critical inspect args match not regex `^[a-z][a-z0-9]*(?:-[0-9]+)?$` }\n\
+                 rule 2 { severity critical inspect args match regex `(?:^|/)\\.\\.(?:/|$)` }\n\
+                 rule 3 { severity critical inspect args match regex `^[0-9]{3}-[0-9]+$|^x{4}` }\n";
+    let (ids, stats) = run(rules, "shoes-12", "text/plain", "");
+    assert_eq!(ids, Vec::<u32>::new());
+    assert_eq!(stats.automaton_passes, 1, "only the anchored set's pass: {stats:?}");
+    // Matches that would start later do not count for anchored regexes.
+    let (ids, _) = run(rules, "a123-45", "text/plain", "");
+    assert_eq!(ids, Vec::<u32>::new(), "`123-45` and `-45` are not at the start");
+    let (ids, _) = run(rules, "123-45", "text/plain", "");
+    assert_eq!(ids, [1, 3]);
+    let (ids, _) = run(rules, "-xxxx", "text/plain", "");
+    assert_eq!(ids, [1]);
+    let (ids, stats) = run(rules, "a/../b", "text/plain", "");
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(stats.automaton_passes, 2, "the anchored set and the dot-dot one: {stats:?}");
+}
+
+#[test]
 fn key_regexes_run_only_on_keys_with_a_byte_they_need() {
     // Rule 1's key regex needs `@type`: keys without `@` skip it; the prefix
     // and the exact name are checked on every key.

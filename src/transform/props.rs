@@ -198,6 +198,30 @@ fn ref_url_decode(s: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `url_decode` with IIS `%uXXXX` escapes first: full-width ASCII
+/// (U+FF01..=U+FF5E) to its ASCII twin, any other code point to its low byte.
+fn ref_url_decode_uni(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let uni = (s[i] == b'%' && matches!(s.get(i + 1), Some(b'u' | b'U')))
+            .then(|| s.get(i + 2..i + 6))
+            .flatten()
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        if let Some(cp) = uni {
+            out.push(if (0xff01..=0xff5e).contains(&cp) { (cp - 0xfee0) as u8 } else { (cp & 0xff) as u8 });
+            i += 6;
+            continue;
+        }
+        let end = s[i + 1..].iter().position(|&b| b == b'%').map_or(s.len(), |p| i + 1 + p);
+        // Up to the next `%`: plain url_decode (a `%uXXXX` cannot start inside).
+        out.extend(ref_url_decode(&s[i..end]));
+        i = end;
+    }
+    out
+}
+
 /// ModSecurity's documented steps for `t:cmdLine`, one pass each.
 fn ref_cmd_line(s: &[u8]) -> Vec<u8> {
     let deleted: Vec<u8> = s.iter().copied().filter(|b| !b"\\\"'^".contains(b)).collect();
@@ -249,6 +273,7 @@ fn ref_normalize_path(s: &[u8], win: bool) -> Vec<u8> {
 fn reference(t: Transform, s: &[u8]) -> Option<Vec<u8>> {
     Some(match t {
         Transform::UrlDecode => ref_url_decode(s),
+        Transform::UrlDecodeUni => ref_url_decode_uni(s),
         Transform::HexEncode => s.iter().flat_map(|&b| hex_digits(b, false).into_bytes()).collect(),
         Transform::Lowercase => s.to_ascii_lowercase(),
         Transform::Uppercase => s.to_ascii_uppercase(),

@@ -45,39 +45,36 @@ fn has_escapes(input: &[u8]) -> bool {
     input.iter().any(|&b| b == b'%' || b == b'+')
 }
 
-/// Decodes all of `input` into `out`; `uni` enables `%uXXXX`.
+/// Decodes all of `input` into `out`; `uni` enables `%uXXXX`. The text
+/// between escapes is copied a run at a time, its `+`s turned into spaces in
+/// place.
 pub(super) fn decode(input: &[u8], out: &mut Vec<u8>, uni: bool) {
     out.clear();
     out.reserve(input.len());
     let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let rest = &input[i + 1..];
-                if uni
-                    && matches!(rest.first(), Some(b'u' | b'U'))
-                    && let Some(cp) = hex4(&rest[1..])
-                {
-                    out.push(uni_byte(cp));
-                    i += 6;
-                    continue;
-                }
-                if let Some(v) = hex_pair(rest) {
-                    out.push(v);
-                    i += 3;
-                } else {
-                    out.push(b'%');
-                    i += 1;
-                }
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+    while i < input.len() {
+        let rest = &input[i..];
+        let run = crate::request::percent::find_byte(b'%', rest).unwrap_or(rest.len());
+        let at = out.len();
+        out.extend_from_slice(&rest[..run]);
+        // Branch-free, so that it vectorises: `+` xor (`+` ^ ` `) is ` `.
+        for b in &mut out[at..] {
+            *b ^= u8::from(*b == b'+') * (b'+' ^ b' ');
+        }
+        i += run;
+        let Some(escape) = input.get(i + 1..) else { break };
+        if uni
+            && matches!(escape.first(), Some(b'u' | b'U'))
+            && let Some(cp) = hex4(&escape[1..])
+        {
+            out.push(uni_byte(cp));
+            i += 6;
+        } else if let Some(v) = hex_pair(escape) {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b'%');
+            i += 1;
         }
     }
 }

@@ -1007,17 +1007,26 @@ pub fn check_ffi_calls(data: &[u8]) {
         assert!(allowed.contains(&r), "{what} returned {r:?}, expected one of {allowed:?}");
     }
 
-    // Config files for rampart_ruleset_load, made once.
+    // Config files for rampart_ruleset_load, made once per process in one
+    // directory shared by every run (so that runs leave one directory behind,
+    // not one each): each file is written beside its name and renamed into
+    // place, so a run never reads another's half-written file.
     static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("rampart-fuzz-ffi-{}", std::process::id()));
+        let dir = std::env::temp_dir().join("rampart-fuzz-ffi");
         std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("good.toml"), "[rules]\ninclude = [\"*.rules\"]\n[limits]\nmax_body_bytes = 64\n")
-            .unwrap();
-        std::fs::write(dir.join("a.rules"), SMALL_RULES).unwrap();
-        std::fs::write(dir.join("bad.toml"), "[limits]\nmax_body_bytes = 0\n").unwrap();
-        std::fs::write(dir.join("badrules.toml"), "[rules]\ninclude = [\"b.rules\"]\n").unwrap();
-        std::fs::write(dir.join("b.rules"), "rule 1 { severity critical inspect args match regex `(a` }\n").unwrap();
+        let files = [
+            ("good.toml", "[rules]\ninclude = [\"*.rules\"]\n[limits]\nmax_body_bytes = 64\n"),
+            ("a.rules", SMALL_RULES),
+            ("bad.toml", "[limits]\nmax_body_bytes = 0\n"),
+            ("badrules.toml", "[rules]\ninclude = [\"b.rules\"]\n"),
+            ("b.rules", "rule 1 { severity critical inspect args match regex `(a` }\n"),
+        ];
+        for (name, text) in files {
+            let part = dir.join(format!(".{name}.{}", std::process::id()));
+            std::fs::write(&part, text).expect("config file");
+            std::fs::rename(&part, dir.join(name)).expect("config file");
+        }
         dir
     });
     let paths: Vec<Vec<u8>> = ["good.toml", "bad.toml", "badrules.toml", "missing.toml"]

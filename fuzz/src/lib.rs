@@ -622,6 +622,7 @@ pub fn check_body_json(data: &[u8]) {
 }
 
 /// Bracket depth of a JSON text, ignoring strings (for the comparison only).
+#[cfg(fuzzing)]
 fn depth(body: &[u8]) -> usize {
     let (mut d, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
     for &b in body {
@@ -650,6 +651,7 @@ fn depth(body: &[u8]) -> usize {
 
 /// True when a `\uD800`-`\uDFFF` escape may be unpaired (rampart turns it into
 /// U+FFFD; serde_json refuses it).
+#[cfg(fuzzing)]
 fn has_lone_surrogate(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     lower.contains("\\ud8")

@@ -6,12 +6,14 @@
 //! Criterion repeats the same requests, which the value cache would answer
 //! after the first iteration; so every bench here runs with the cache off
 //! (the cost of values never seen before), and the request shapes also run
-//! with it on (`*_warm_cache`: every value seen before, the best case). The
+//! with it on (`*_warm_cache`: every value seen before, the best case;
+//! `get_new_query_values`: the GET with new query values each time). The
 //! cache's effect on a corpus, where values repeat only as they do in the
 //! corpus, is what `rampart bench` reports (it empties the cache per pass).
 
 mod common;
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use common::{Request, evaluate};
@@ -72,6 +74,23 @@ fn shapes(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(name, label), r, |b, r| b.iter(|| evaluate(&mut tx, &mut scratch, r)));
         }
     }
+    // The same GET with its query values new in every request (the load
+    // script's `getvar` shape): the cache answers for the headers and the
+    // path, the arguments and the target are scanned.
+    let mut scratch = warm.create_scratch();
+    let mut tx = Transaction::new(warm.clone());
+    let mut r = common::benign_get();
+    let mut n = 0u64;
+    g.throughput(Throughput::Bytes(r.bytes() as u64));
+    g.bench_function(BenchmarkId::new("get_new_query_values", "default_rules_cache_on"), |b| {
+        b.iter(|| {
+            n += 1;
+            r.uri.clear();
+            let _ =
+                write!(r.uri, "/products/search?q=running+shoes+{n}&size=42&color=blue&sort=price_asc&page={}", n % 50);
+            evaluate(&mut tx, &mut scratch, &r)
+        })
+    });
     g.finish();
 }
 

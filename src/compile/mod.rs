@@ -8,6 +8,7 @@
 
 mod config;
 pub(crate) mod ir;
+pub(crate) mod literal_dfa;
 mod load;
 mod lower;
 pub(crate) mod plan;

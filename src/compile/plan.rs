@@ -36,6 +36,7 @@ use regex_automata::meta;
 use regex_syntax::hir::Hir;
 
 use super::ir::*;
+use super::literal_dfa::LiteralDfa;
 use super::regex::{
     CLEAN_TEXT_TIERS, SET_CHUNK_COMPLEXITY, SET_COMPLEXITY_LIMIT, clean_text_literals, compile_set, complexity,
     required_bytes,
@@ -177,6 +178,10 @@ pub(crate) struct Scanner {
     /// Bytes one of which any Aho-Corasick hit needs (both cases of letters):
     /// texts without them skip the pass. None: no filter.
     pub(crate) ac_required: Option<ByteSet>,
+    /// The same automaton as a [`LiteralDfa`], which runs the overlapping
+    /// search in a fraction of the crate's instructions: built for the
+    /// literal sets small enough for the crate to make a DFA of.
+    pub(crate) ac_dfa: Option<LiteralDfa>,
 }
 
 /// One regex-set pass of a scanner: literal-less regexes matched together
@@ -765,6 +770,10 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         }
     }
     let ac_required = (!patterns.is_empty()).then_some(ac_required);
+    let ac_dfa = ac
+        .as_ref()
+        .filter(|ac| ac.kind() == aho_corasick::AhoCorasickKind::DFA)
+        .and_then(|_| LiteralDfa::new(&patterns, DFA_MEMORY_LIMIT));
     let sets = chunk_sets(&set_hirs, &set_members, &members)?;
     let mut direct_ranges: Vec<(u8, u32, u32)> = Vec::new();
     for (i, &m) in direct.iter().enumerate() {
@@ -786,6 +795,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         ac_groups,
         ac_min_len,
         ac_required,
+        ac_dfa,
     })
 }
 

@@ -679,13 +679,21 @@ fn run_scanner(
             res.stats.automaton_passes += 1;
             let first = work.ac_matches.len();
             let mut logged = true;
-            for m in ac.find_overlapping_iter(t) {
+            let mut on_match = |pattern: usize, start: usize, end: usize| {
                 if logged && work.ac_matches.len() - first < AC_LOG_MAX {
-                    work.ac_matches.push((m.pattern().as_u32(), m.start() as u32, m.end() as u32));
+                    work.ac_matches.push((pattern as u32, start as u32, end as u32));
                 } else {
                     logged = false;
                 }
-                ac_match(scanner, t, mask, m.pattern().as_usize(), m.start(), m.end(), work, res);
+                ac_match(scanner, t, mask, pattern, start, end, work, res);
+            };
+            match &scanner.ac_dfa {
+                Some(dfa) => dfa.for_each_match(t, &mut on_match),
+                None => {
+                    for m in ac.find_overlapping_iter(t) {
+                        on_match(m.pattern().as_usize(), m.start(), m.end());
+                    }
+                }
             }
             if logged {
                 work.ac_passes.push((pass.class, pass.chunk, first as u32..work.ac_matches.len() as u32));

@@ -155,7 +155,7 @@ pub(crate) struct DirectFilter {
 #[derive(Debug)]
 pub(crate) struct Scanner {
     pub(crate) members: Vec<Member>,
-    pub(crate) ac: Option<AhoCorasick>,
+    pub(crate) ac: Option<Literals>,
     /// Owners of each Aho-Corasick pattern.
     pub(crate) ac_owners: Vec<Vec<AcOwner>>,
     /// The regex sets for members without literals (see [`SetChunk`]).
@@ -178,10 +178,33 @@ pub(crate) struct Scanner {
     /// Bytes one of which any Aho-Corasick hit needs (both cases of letters):
     /// texts without them skip the pass. None: no filter.
     pub(crate) ac_required: Option<ByteSet>,
-    /// The same automaton as a [`LiteralDfa`], which runs the overlapping
-    /// search in a fraction of the crate's instructions: built for the
-    /// literal sets small enough for the crate to make a DFA of.
-    pub(crate) ac_dfa: Option<LiteralDfa>,
+}
+
+/// A scanner's literal automaton (ASCII case ignored, overlapping matches).
+#[derive(Debug)]
+pub(crate) enum Literals {
+    /// Small sets: our own DFA, which runs the overlapping search in a
+    /// fraction of the crate's instructions per byte.
+    Dfa(Box<LiteralDfa>),
+    /// Sets whose DFA would not fit [`DFA_MEMORY_LIMIT`]: the crate's
+    /// automaton (a contiguous NFA for the large phrase sets).
+    Crate(AhoCorasick),
+}
+
+impl Literals {
+    /// Calls `f(pattern, start, end)` for every match in `t`, overlapping
+    /// ones included, by end position.
+    #[inline]
+    pub(crate) fn for_each_match(&self, t: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        match self {
+            Literals::Dfa(dfa) => dfa.for_each_match(t, f),
+            Literals::Crate(ac) => {
+                for m in ac.find_overlapping_iter(t) {
+                    f(m.pattern().as_usize(), m.start(), m.end());
+                }
+            }
+        }
+    }
 }
 
 /// One regex-set pass of a scanner: literal-less regexes matched together
@@ -732,7 +755,8 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     let ac = if patterns.is_empty() {
         None
     } else {
-        // A full DFA while it stays small enough to live in cache; for large
+        // A full DFA while it stays small enough to live in cache (our own,
+        // else the crate's); for large
         // pattern sets (phrase files) the compact contiguous NFA is faster,
         // because a multi-megabyte DFA misses the cache on most bytes
         // (measured 2026-11-27 with rampart bench on benign-api: the default
@@ -748,13 +772,15 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         };
         let total: usize = patterns.iter().map(Vec::len).sum();
         let ac = if total > DFA_PATTERN_BYTES {
-            build(aho_corasick::AhoCorasickKind::ContiguousNFA)?
+            Literals::Crate(build(aho_corasick::AhoCorasickKind::ContiguousNFA)?)
+        } else if let Some(dfa) = LiteralDfa::new(&patterns, DFA_MEMORY_LIMIT) {
+            Literals::Dfa(Box::new(dfa))
         } else {
             let dfa = build(aho_corasick::AhoCorasickKind::DFA)?;
             if dfa.memory_usage() > DFA_MEMORY_LIMIT {
-                build(aho_corasick::AhoCorasickKind::ContiguousNFA)?
+                Literals::Crate(build(aho_corasick::AhoCorasickKind::ContiguousNFA)?)
             } else {
-                dfa
+                Literals::Crate(dfa)
             }
         };
         Some(ac)
@@ -770,10 +796,6 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         }
     }
     let ac_required = (!patterns.is_empty()).then_some(ac_required);
-    let ac_dfa = ac
-        .as_ref()
-        .filter(|ac| ac.kind() == aho_corasick::AhoCorasickKind::DFA)
-        .and_then(|_| LiteralDfa::new(&patterns, DFA_MEMORY_LIMIT));
     let sets = chunk_sets(&set_hirs, &set_members, &members)?;
     let mut direct_ranges: Vec<(u8, u32, u32)> = Vec::new();
     for (i, &m) in direct.iter().enumerate() {
@@ -795,7 +817,6 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         ac_groups,
         ac_min_len,
         ac_required,
-        ac_dfa,
     })
 }
 

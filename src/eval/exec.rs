@@ -687,14 +687,7 @@ fn run_scanner(
                 }
                 ac_match(scanner, t, mask, pattern, start, end, work, res);
             };
-            match &scanner.ac_dfa {
-                Some(dfa) => dfa.for_each_match(t, &mut on_match),
-                None => {
-                    for m in ac.find_overlapping_iter(t) {
-                        on_match(m.pattern().as_usize(), m.start(), m.end());
-                    }
-                }
-            }
+            ac.for_each_match(t, &mut on_match);
             if logged {
                 work.ac_passes.push((pass.class, pass.chunk, first as u32..work.ac_matches.len() as u32));
             } else {

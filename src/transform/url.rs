@@ -22,6 +22,7 @@
 //! - Output length <= input length.
 
 use super::common::{full_width_to_ascii, hex_pair, hex4};
+use crate::request::percent;
 
 /// `url_decode`: `%XX` and `+`.
 pub(super) fn url_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -54,13 +55,8 @@ pub(super) fn decode(input: &[u8], out: &mut Vec<u8>, uni: bool) {
     let mut i = 0;
     while i < input.len() {
         let rest = &input[i..];
-        let run = crate::request::percent::find_byte(b'%', rest).unwrap_or(rest.len());
-        let at = out.len();
-        out.extend_from_slice(&rest[..run]);
-        // Branch-free, so that it vectorises: `+` xor (`+` ^ ` `) is ` `.
-        for b in &mut out[at..] {
-            *b ^= u8::from(*b == b'+') * (b'+' ^ b' ');
-        }
+        let run = percent::find_byte(b'%', rest).unwrap_or(rest.len());
+        percent::extend_plus_as_space(out, &rest[..run]);
         i += run;
         let Some(escape) = input.get(i + 1..) else { break };
         if uni

@@ -301,6 +301,64 @@ fn a_long_value_is_remembered_from_its_second_clean_scan() {
     assert_eq!(ids, [1]);
 }
 
+/// Evaluates a POST of a JSON body; returns the matched rule ids (sorted)
+/// and the statistics.
+fn post_json(rs: &Arc<Ruleset>, scratch: &mut Scratch, body: &str) -> (Vec<u32>, Stats) {
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_request("POST", "/api/items", "HTTP/1.1");
+    tx.add_header("Host", "shop.example");
+    tx.add_header("Content-Type", "application/json");
+    tx.append_body(body.as_bytes());
+    tx.evaluate(Phase::RequestBody, scratch);
+    let mut ids: Vec<u32> = tx.matches().map(|m| m.id()).collect();
+    ids.sort_unstable();
+    (ids, tx.stats())
+}
+
+#[test]
+fn a_value_is_kept_without_its_key_only_when_no_key_selects_a_rule() {
+    let rules = r#"
+rule 1 "token only" { severity critical inspect args["token"] match contains "zzz" }
+rule 2 "any" { severity critical inspect args match contains "evil" }
+exclude rule 2 for args["quiet"]
+"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    // The same clean value in every item of an array: scanned once, then
+    // found in the cache under the other keys.
+    let items: Vec<String> = (0..20).map(|i| format!(r#"{{"n":"v{i}","status":"active"}}"#)).collect();
+    let (ids, stats) = post_json(&rs, &mut scratch, &format!(r#"{{"items":[{}]}}"#, items.join(",")));
+    assert!(ids.is_empty());
+    assert!(stats.values_cached >= 19, "{stats:?}");
+    // Clean under a key no keyed rule reads, it is still scanned under a key
+    // that selects a rule, and matches there.
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"a":"zzz"}"#);
+    assert!(ids.is_empty());
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"a":"zzz","token":"zzz"}"#);
+    assert_eq!(ids, [1]);
+    // A hit an exclusion turns away under one key is not kept as clean.
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"quiet":"evil"}"#);
+    assert!(ids.is_empty());
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"other":"evil"}"#);
+    assert_eq!(ids, [2]);
+}
+
+#[test]
+fn a_value_is_kept_with_its_key_when_a_rule_leaves_keys_out() {
+    // `!"safe"` makes rule 1's result depend on the key beyond the groups it
+    // selects (its operator, evaluated directly, is skipped for `safe`): the
+    // cache keeps each value under its own key.
+    let rules = r#"rule 1 "not safe" { severity critical inspect args[!"safe"] match length > 2 }"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"safe":"qqq"}"#);
+    assert!(ids.is_empty());
+    let (ids, _) = post_json(&rs, &mut scratch, r#"{"x":"qqq"}"#);
+    assert_eq!(ids, [1]);
+    let (_, stats) = post_json(&rs, &mut scratch, r#"{"a":"ok","b":"ok"}"#);
+    assert_eq!(stats.values_cached, 0, "{stats:?}");
+}
+
 /// Matched rule ids and verdict of one request under `rs`.
 fn outcome(rs: &Arc<Ruleset>, scratch: &mut Scratch, req: &Gen) -> (Vec<u32>, bool, u16) {
     let mut tx = Transaction::new(rs.clone());

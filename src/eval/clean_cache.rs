@@ -16,6 +16,13 @@
 //! scan that skipped an operator because its rule was already decided in this
 //! request is not remembered (what the operator would have said is unknown).
 //!
+//! The key is part of an entry only where it can change the scan. Where no
+//! rule reading a source leaves keys out of it, a key acts on a scan only
+//! by the rules it selects (`args["token"]`); a value whose key selects none
+//! is kept under its source alone (with a flag, `exec::KEY_FREE`), so the
+//! same value under another key is found: `"active"` or `true` in every
+//! item of a JSON array is scanned once.
+//!
 //! Memory is fixed when the cache is made: a ring of entry bytes and a table
 //! of slots pointing into it. A new entry overwrites the oldest bytes of the
 //! ring, and the slots pointing there stop matching; a hash collision only

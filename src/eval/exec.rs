@@ -10,7 +10,9 @@ pub(crate) use super::scratch::Out;
 use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
-use crate::compile::plan::{AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner, key_always_checked};
+use crate::compile::plan::{
+    AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner, SourcePlan, key_always_checked,
+};
 use crate::compile::regex::CLEAN_TEXT_TIERS;
 use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
@@ -482,18 +484,27 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     if sp.trie.is_empty() {
         return true;
     }
+    // A source whose scans depend on the key only through the groups the key
+    // selects: a key that selects none is left out of the cache entry.
+    let keyed = sp.key_free.then(|| select_groups(rs, sp, key, &mut scratch.active));
+    let (source_id, cache_key) = match keyed {
+        Some(false) => (source.index() as u8 | KEY_FREE, &b""[..]),
+        _ => (source.index() as u8, key),
+    };
     // A value whose full scan found nothing before finds nothing again.
-    let source_id = source.index() as u8;
-    let cache_hash = if scratch.clean.takes(key, value) {
-        let hash = entry_hash(source_id, key, value);
-        if scratch.clean.contains(hash, source_id, key, value) {
+    let cache_hash = if scratch.clean.takes(cache_key, value) {
+        let hash = entry_hash(source_id, cache_key, value);
+        if scratch.clean.contains(hash, source_id, cache_key, value) {
             res.stats.values_cached += 1;
             return true;
         }
-        scratch.clean.learns(hash, key, value).then_some(hash)
+        scratch.clean.learns(hash, cache_key, value).then_some(hash)
     } else {
         None
     };
+    if keyed.is_none() {
+        select_groups(rs, sp, key, &mut scratch.active);
+    }
     // A value the cache will keep if it is clean is scanned with the rules
     // gated for this request too; a rule already decided in this request
     // leaves its result unknown, and it is not kept (see `learns`): what is
@@ -501,24 +512,8 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     let learn = cache_hash.is_some();
     scratch.work.value_dirty = false;
     res.stats.values_inspected += 1;
-    let regexes = &rs.program.regexes;
     let chunks = sp.scanners.len();
     let Scratch { bufs, outs, out_class, classes, active, work, clean, .. } = scratch;
-    // Which groups read this key: a branch of the trie whose groups all skip
-    // the key (say, rules on `headers["user-agent"]` only) runs no transforms.
-    // Each distinct key matcher runs once, however many groups name it.
-    active.clear();
-    active.extend_from_slice(&sp.unkeyed);
-    // Without a byte the literal-bearing key regexes need, only exact names
-    // and prefixes can match.
-    let regexes_may_match = sp.key_regex_bytes.as_ref().is_none_or(|b| key.iter().any(|&c| b.contains(c)));
-    for (k, groups) in &sp.key_matchers {
-        if (regexes_may_match || key_always_checked(&rs.program, k)) && k.matches(key, regexes) {
-            for (a, g) in active.iter_mut().zip(groups) {
-                *a |= g;
-            }
-        }
-    }
     // Scanner masks past the inline ones (none for most sources).
     let (inline, more) = active.split_at(active.len().min(INLINE_CHUNKS));
     classes.begin(chunks);
@@ -615,10 +610,40 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     if let Some(hash) = cache_hash
         && !work.value_dirty
     {
-        clean.insert(hash, source_id, key, value);
+        clean.insert(hash, source_id, cache_key, value);
         return true;
     }
     false
+}
+
+/// The value cache's source-byte flag of an entry kept without its key (see
+/// `SourcePlan::key_free`); source bytes are below it, the pair groups' and
+/// memos' above it.
+const KEY_FREE: u8 = 0x40;
+const _: () = assert!(crate::request::SOURCE_COUNT <= KEY_FREE as usize);
+
+/// Sets `active` to the groups of `sp` that read `key`, one mask per merged
+/// scanner: the groups reading every key, and those of each distinct key
+/// matcher that takes `key` (each runs once, however many groups name it).
+/// Returns whether a key matcher took the key. A branch of the trie whose
+/// groups all skip the key (say, rules on `headers["user-agent"]` only) then
+/// runs no transforms.
+fn select_groups(rs: &Ruleset, sp: &SourcePlan, key: &[u8], active: &mut Vec<u64>) -> bool {
+    active.clear();
+    active.extend_from_slice(&sp.unkeyed);
+    // Without a byte the literal-bearing key regexes need, only exact names
+    // and prefixes can match.
+    let regexes_may_match = sp.key_regex_bytes.as_ref().is_none_or(|b| key.iter().any(|&c| b.contains(c)));
+    let mut keyed = false;
+    for (k, groups) in &sp.key_matchers {
+        if (regexes_may_match || key_always_checked(&rs.program, k)) && k.matches(key, &rs.program.regexes) {
+            keyed = true;
+            for (a, g) in active.iter_mut().zip(groups) {
+                *a |= g;
+            }
+        }
+    }
+    keyed
 }
 
 /// Whether an operator of `rule`, closed for this value (see [`open`]), runs

@@ -24,6 +24,6 @@ mod xml;
 pub(crate) use fields::{ByteRange, Fields, Origin};
 pub(crate) use header::{BodyKind, body_kind};
 pub(crate) use header_index::{HeaderIndex, NameIds};
-pub(crate) use source::{Source, SourceSet};
+pub(crate) use source::{SOURCE_COUNT, Source, SourceSet};
 pub(crate) use transaction::RequestData;
 pub use transaction::{Limit, Transaction};

@@ -287,11 +287,14 @@ pub(crate) struct SourcePlan {
     /// them (JSON keys against `args[\`(?:^|\.)@type$\`]`). Prefix and exact
     /// matchers are cheaper than the check and always run.
     pub(crate) key_regex_bytes: Option<ByteSet>,
-    /// No rule reading this source leaves keys out of it (see
-    /// [`Plan::key_checked`]): the scan of a value whose key no key matcher
-    /// selects is a function of the value alone, and the value cache keeps it
-    /// without its key (the same value under another key, say `"active"`
-    /// in every item of a JSON array, is then found).
+    /// The values of JSON bodies, when no rule reading them leaves keys out
+    /// (see [`Plan::key_checked`]): the scan of a value whose key no key
+    /// matcher selects is a function of the value alone, and the value cache
+    /// keeps it without its key, so the same value in every item of an array
+    /// (`items.0.status`, `items.1.status`, ...) is scanned once. The key
+    /// matchers then run before the lookup. Other sources keep their keys in
+    /// the entries: their keys repeat from request to request, and a hit
+    /// there skips the key matchers (header values, query arguments).
     pub(crate) key_free: bool,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (scanner chunk, mask of its groups ending at the node).
@@ -451,9 +454,10 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
         sp.key_regex_bytes = key_regex_bytes(program, &sp.key_matchers);
-        sp.key_free = !program.rules.iter().zip(&plan.key_checked).any(|(rule, checked)| {
-            checked.contains(source) && rule.scan.as_ref().is_some_and(|s| s.sources().contains(source))
-        });
+        sp.key_free = source == Source::JsonValue
+            && !program.rules.iter().zip(&plan.key_checked).any(|(rule, checked)| {
+                checked.contains(source) && rule.scan.as_ref().is_some_and(|s| s.sources().contains(source))
+            });
         plan.max_depth = plan.max_depth.max(sp.trie.iter().map(|n| usize::from(n.depth)).max().unwrap_or(0));
         plan.max_chunks = plan.max_chunks.max(sp.scanners.len());
         plan.sources.push(sp);

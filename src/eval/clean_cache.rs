@@ -16,12 +16,14 @@
 //! scan that skipped an operator because its rule was already decided in this
 //! request is not remembered (what the operator would have said is unknown).
 //!
-//! The key is part of an entry only where it can change the scan. Where no
-//! rule reading a source leaves keys out of it, a key acts on a scan only
-//! by the rules it selects (`args["token"]`); a value whose key selects none
-//! is kept under its source alone (with a flag, `exec::KEY_FREE`), so the
-//! same value under another key is found: `"active"` or `true` in every
-//! item of a JSON array is scanned once.
+//! The values of JSON bodies are kept without their key where the key
+//! cannot change the scan: when no rule reading them leaves keys out, a key
+//! acts on a scan only by the rules it selects (`args["token"]`), and a
+//! value whose key selects none is kept under its source alone (with a
+//! flag, `exec::KEY_FREE`). The same value in every item of an array
+//! (`items.0.status`, `items.1.status`, ...) is then scanned once. Other
+//! sources keep the key: their keys repeat across requests, and a lookup
+//! by key skips the key matchers.
 //!
 //! Memory is fixed when the cache is made: a ring of entry bytes and a table
 //! of slots pointing into it. A new entry overwrites the oldest bytes of the

@@ -2,7 +2,7 @@
 
 use regex_automata::{Anchored, Input, PatternSet};
 
-use super::clean_cache::entry_hash;
+use super::clean_cache::{CleanCache, entry_hash};
 use super::results::{
     GATED, HIT, Hit, MATCHED, PAIR_BITS, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN,
 };
@@ -484,27 +484,41 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     if sp.trie.is_empty() {
         return true;
     }
-    // A source whose scans depend on the key only through the groups the key
-    // selects: a key that selects none is left out of the cache entry.
-    let keyed = sp.key_free.then(|| select_groups(rs, sp, key, &mut scratch.active));
-    let (source_id, cache_key) = match keyed {
-        Some(false) => (source.index() as u8 | KEY_FREE, &b""[..]),
-        _ => (source.index() as u8, key),
+    // A value whose full scan found nothing before finds nothing again. In
+    // a source whose scans depend on the key only through the groups it
+    // selects (`SourcePlan::key_free`), a key that selects none is left out
+    // of the entry; the lookup then waits for the key matchers.
+    let lookup = |clean: &mut CleanCache, id: u8, key: &[u8]| -> Option<Option<u64>> {
+        if !clean.takes(key, value) {
+            return Some(None);
+        }
+        let hash = entry_hash(id, key, value);
+        if clean.contains(hash, id, key, value) {
+            return None;
+        }
+        Some(clean.learns(hash, key, value).then_some(hash))
     };
-    // A value whose full scan found nothing before finds nothing again.
-    let cache_hash = if scratch.clean.takes(cache_key, value) {
-        let hash = entry_hash(source_id, cache_key, value);
-        if scratch.clean.contains(hash, source_id, cache_key, value) {
+    let mut entry = (source.index() as u8, key);
+    let mut cache_hash = None;
+    if !sp.key_free {
+        let Some(hash) = lookup(&mut scratch.clean, entry.0, entry.1) else {
             res.stats.values_cached += 1;
             return true;
-        }
-        scratch.clean.learns(hash, cache_key, value).then_some(hash)
-    } else {
-        None
-    };
-    if keyed.is_none() {
-        select_groups(rs, sp, key, &mut scratch.active);
+        };
+        cache_hash = hash;
     }
+    let keyed = select_groups(rs, sp, key, &mut scratch.active);
+    if sp.key_free {
+        if !keyed {
+            entry = (entry.0 | KEY_FREE, b"");
+        }
+        let Some(hash) = lookup(&mut scratch.clean, entry.0, entry.1) else {
+            res.stats.values_cached += 1;
+            return true;
+        };
+        cache_hash = hash;
+    }
+    let (source_id, cache_key) = entry;
     // A value the cache will keep if it is clean is scanned with the rules
     // gated for this request too; a rule already decided in this request
     // leaves its result unknown, and it is not kept (see `learns`): what is

@@ -43,7 +43,7 @@ use super::regex::{
 };
 use crate::request::Source;
 use crate::transform::Transform;
-use crate::transform::byteset::{ByteSet, commonness};
+use crate::transform::byteset::{ByteSet, CaseEffect, commonness};
 
 /// Where an operator's match must sit, for literal operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,11 +296,57 @@ pub(crate) struct SourcePlan {
     /// the entries: their keys repeat from request to request, and a hit
     /// there skips the key matchers (header values, query arguments).
     pub(crate) key_free: bool,
+    /// The texts of values that only change case in the source's pipelines
+    /// (see [`CaseOnly`]); None when a transform may change any value.
+    pub(crate) case_only: Option<CaseOnly>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (scanner chunk, mask of its groups ending at the node).
     pub(crate) node_groups: Vec<(u16, u64)>,
     /// Merged scanners (indices into [`Plan::scanners`]), 64 groups each.
     pub(crate) scanners: Vec<u32>,
+}
+
+/// The distinct texts of a value that has none of [`CaseOnly::triggers`]: its
+/// pipelines can then only change its case (each gives the value, its
+/// lowercase or its uppercase, by the last step that changes case; see
+/// [`Transform::case_effect`]), so the matcher makes those texts directly
+/// instead of walking the trie. Numbers, identifiers, single words, most
+/// tokens and enum values take this way.
+#[derive(Debug, Default)]
+pub(crate) struct CaseOnly {
+    /// The union of the pipelines' [`Transform::case_triggers`].
+    pub(crate) triggers: ByteSet,
+    /// By [`CaseEffect`] (the value, lowercased, uppercased): per merged
+    /// scanner, the groups whose pipeline gives that text.
+    pub(crate) groups: [Vec<u64>; 3],
+    /// Per merged scanner: the groups whose pipeline has a step.
+    pub(crate) transformed: Vec<u64>,
+}
+
+impl CaseOnly {
+    fn of(program: &Program, groups: &[Group], chunks: usize) -> Option<CaseOnly> {
+        let mut plan = CaseOnly {
+            triggers: ByteSet::EMPTY,
+            groups: std::array::from_fn(|_| vec![0; chunks]),
+            transformed: vec![0; chunks],
+        };
+        for group in groups {
+            let pipeline = &program.pipelines[group.pipeline as usize];
+            let mut effect = CaseEffect::Same;
+            for &t in pipeline {
+                plan.triggers = plan.triggers.union(t.case_triggers()?);
+                if t.case_effect() != CaseEffect::Same {
+                    effect = t.case_effect();
+                }
+            }
+            let (chunk, bit) = (usize::from(group.chunk), 1u64 << group.bit);
+            plan.groups[effect as usize][chunk] |= bit;
+            if !pipeline.is_empty() {
+                plan.transformed[chunk] |= bit;
+            }
+        }
+        Some(plan)
+    }
 }
 
 /// The whole plan.
@@ -454,6 +500,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
         sp.key_regex_bytes = key_regex_bytes(program, &sp.key_matchers);
+        sp.case_only = CaseOnly::of(program, &sp.groups, sp.scanners.len());
         sp.key_free = source == Source::JsonValue
             && !program.rules.iter().zip(&plan.key_checked).any(|(rule, checked)| {
                 checked.contains(source) && rule.scan.as_ref().is_some_and(|s| s.sources().contains(source))

@@ -7,7 +7,7 @@ use super::results::{
     GATED, HIT, Hit, MATCHED, PAIR_BITS, REJECTED, Results, SNIPPET_MAX, StableText, Stats, TextRange, UNSEEN,
 };
 pub(crate) use super::scratch::Out;
-use super::scratch::{AC_LOG_MAX, Scratch, UNKNOWN, Work};
+use super::scratch::{AC_LOG_MAX, Classes, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{
@@ -18,7 +18,7 @@ use crate::compile::sec_ir::BodyProcessor;
 use crate::compile::{LimitAction, Mode, Ruleset};
 use crate::request::{BodyKind, ByteRange, Origin, RequestData, Source, Transaction};
 use crate::transform::Transform;
-use crate::transform::byteset::ByteSet;
+use crate::transform::byteset::{ByteSet, CaseEffect};
 
 /// Runs `transforms` over `input` using the two buffers; returns the result
 /// (the input itself when no step changed it).
@@ -528,72 +528,9 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     res.stats.values_inspected += 1;
     let chunks = sp.scanners.len();
     let Scratch { bufs, outs, out_class, classes, active, work, clean, .. } = scratch;
-    // Scanner masks past the inline ones (none for most sources).
-    let (inline, more) = active.split_at(active.len().min(INLINE_CHUNKS));
     classes.begin(chunks);
-    let mut n = 0;
-    while n < sp.trie.len() {
-        let node = &sp.trie[n];
-        let idle = node.subtree_groups.iter().zip(inline).all(|(s, a)| s & a == 0)
-            && node.subtree_more.iter().zip(more).all(|(s, a)| s & a == 0);
-        if idle {
-            n = node.subtree_end as usize;
-            continue;
-        }
-        n += 1;
-        let depth = usize::from(node.depth);
-        match node.transform {
-            None => {
-                outs[0] = Out::Input;
-                out_class[0] = None;
-            }
-            Some(transform)
-                if matches!(outs[depth - 1], Out::Input)
-                    && transform.triggers().is_some_and(|t| !t.intersects(&classes.value_bytes(value))) =>
-            {
-                // The value has none of the bytes this transform acts on.
-                outs[depth] = outs[depth - 1];
-                out_class[depth] = out_class[depth - 1];
-            }
-            Some(transform) => {
-                res.stats.transform_steps += 1;
-                let (done, rest) = bufs.split_at_mut(depth);
-                let parent: &[u8] = match outs[depth - 1] {
-                    Out::Input => value,
-                    Out::Buf(i) => &done[i],
-                };
-                if transform.apply(parent, &mut rest[0]) {
-                    outs[depth] = Out::Buf(depth);
-                    out_class[depth] = None;
-                } else {
-                    // Unchanged: the same text, so the same class.
-                    outs[depth] = outs[depth - 1];
-                    out_class[depth] = out_class[depth - 1];
-                }
-            }
-        }
-        let (gs, ge) = node.groups;
-        if gs == ge {
-            continue;
-        }
-        let t: &[u8] = match outs[depth] {
-            Out::Input => value,
-            Out::Buf(i) => &bufs[i],
-        };
-        let mut class = None;
-        for &(chunk, groups) in &sp.node_groups[gs as usize..ge as usize] {
-            let groups = groups & active[usize::from(chunk)];
-            if groups == 0 {
-                continue;
-            }
-            if depth > 0 {
-                res.stats.pipeline_runs += u64::from(groups.count_ones());
-            }
-            let c = *class.get_or_insert_with(|| {
-                *out_class[depth].get_or_insert_with(|| classes.class_of(t, value, matches!(outs[depth], Out::Input)))
-            });
-            classes.add(c, usize::from(chunk), groups);
-        }
+    if !case_texts(sp, value, active, classes, &mut bufs[0], &mut res.stats) {
+        walk_trie(sp, value, active, classes, bufs, outs, out_class, &mut res.stats);
     }
     work.ac_passes.clear();
     work.ac_matches.clear();
@@ -628,6 +565,142 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
         return true;
     }
     false
+}
+
+/// Collects the distinct transformed texts of `value` into `classes`, each
+/// with the groups (of those `active`) whose pipeline gives it, by walking
+/// the source's pipeline trie: pipelines sharing a prefix share its
+/// transform runs, and a transform is skipped on a value without its
+/// trigger bytes.
+#[allow(clippy::too_many_arguments)]
+fn walk_trie(
+    sp: &SourcePlan,
+    value: &[u8],
+    active: &[u64],
+    classes: &mut Classes,
+    bufs: &mut [Vec<u8>],
+    outs: &mut [Out],
+    out_class: &mut [Option<usize>],
+    stats: &mut Stats,
+) {
+    // Scanner masks past the inline ones (none for most sources).
+    let (inline, more) = active.split_at(active.len().min(INLINE_CHUNKS));
+    let mut n = 0;
+    while n < sp.trie.len() {
+        let node = &sp.trie[n];
+        let idle = node.subtree_groups.iter().zip(inline).all(|(s, a)| s & a == 0)
+            && node.subtree_more.iter().zip(more).all(|(s, a)| s & a == 0);
+        if idle {
+            n = node.subtree_end as usize;
+            continue;
+        }
+        n += 1;
+        let depth = usize::from(node.depth);
+        match node.transform {
+            None => {
+                outs[0] = Out::Input;
+                out_class[0] = None;
+            }
+            Some(transform)
+                if matches!(outs[depth - 1], Out::Input)
+                    && transform.triggers().is_some_and(|t| !t.intersects(&classes.value_bytes(value))) =>
+            {
+                // The value has none of the bytes this transform acts on.
+                outs[depth] = outs[depth - 1];
+                out_class[depth] = out_class[depth - 1];
+            }
+            Some(transform) => {
+                stats.transform_steps += 1;
+                let (done, rest) = bufs.split_at_mut(depth);
+                let parent: &[u8] = match outs[depth - 1] {
+                    Out::Input => value,
+                    Out::Buf(i) => &done[i],
+                };
+                if transform.apply(parent, &mut rest[0]) {
+                    outs[depth] = Out::Buf(depth);
+                    out_class[depth] = None;
+                } else {
+                    // Unchanged: the same text, so the same class.
+                    outs[depth] = outs[depth - 1];
+                    out_class[depth] = out_class[depth - 1];
+                }
+            }
+        }
+        let (gs, ge) = node.groups;
+        if gs == ge {
+            continue;
+        }
+        let t: &[u8] = match outs[depth] {
+            Out::Input => value,
+            Out::Buf(i) => &bufs[i],
+        };
+        let mut class = None;
+        for &(chunk, groups) in &sp.node_groups[gs as usize..ge as usize] {
+            let groups = groups & active[usize::from(chunk)];
+            if groups == 0 {
+                continue;
+            }
+            if depth > 0 {
+                stats.pipeline_runs += u64::from(groups.count_ones());
+            }
+            let c = *class.get_or_insert_with(|| {
+                *out_class[depth].get_or_insert_with(|| classes.class_of(t, value, matches!(outs[depth], Out::Input)))
+            });
+            classes.add(c, usize::from(chunk), groups);
+        }
+    }
+}
+
+/// The texts of a value that has none of its source's
+/// [`CaseOnly`](crate::compile::plan::CaseOnly) triggers: the value, its lowercase, its uppercase, each for the active
+/// groups whose pipeline gives it; the same texts and groups as
+/// [`walk_trie`] collects, made without walking the trie. Returns false
+/// (and collects nothing) for other values. `buf` is a scratch buffer (the
+/// trie's buffer of depth 0, which the walk never writes).
+fn case_texts(
+    sp: &SourcePlan,
+    value: &[u8],
+    active: &[u64],
+    classes: &mut Classes,
+    buf: &mut Vec<u8>,
+    stats: &mut Stats,
+) -> bool {
+    let Some(plan) = &sp.case_only else { return false };
+    let bytes = classes.value_bytes(value);
+    if bytes.intersects(&plan.triggers) {
+        return false;
+    }
+    const UPPER: ByteSet = ByteSet::range(b'A', b'Z');
+    const LOWER: ByteSet = ByteSet::range(b'a', b'z');
+    for (effect, groups) in [CaseEffect::Same, CaseEffect::Lower, CaseEffect::Upper].into_iter().zip(&plan.groups) {
+        if groups.iter().zip(active).all(|(g, a)| g & a == 0) {
+            continue;
+        }
+        let changes = match effect {
+            CaseEffect::Same => false,
+            CaseEffect::Lower => bytes.intersects(&UPPER),
+            CaseEffect::Upper => bytes.intersects(&LOWER),
+        };
+        let c = if changes {
+            stats.transform_steps += 1;
+            buf.clear();
+            buf.extend(value.iter().map(|b| match effect {
+                CaseEffect::Upper => b.to_ascii_uppercase(),
+                _ => b.to_ascii_lowercase(),
+            }));
+            classes.class_of(buf, value, false)
+        } else {
+            classes.class_of(value, value, true)
+        };
+        for (chunk, ((g, a), t)) in groups.iter().zip(active).zip(&plan.transformed).enumerate() {
+            let mask = g & a;
+            if mask != 0 {
+                stats.pipeline_runs += u64::from((mask & t).count_ones());
+                classes.add(c, chunk, mask);
+            }
+        }
+    }
+    true
 }
 
 /// The value cache's source-byte flag of an entry kept without its key (see
@@ -1072,4 +1145,110 @@ fn verdict(rs: &Ruleset, req: &RequestData, res: &Results, phase: Phase) -> Verd
     };
     let score = res.score.saturating_add(res.sec.score);
     Verdict { action, status, score, would_block, matches: res.matched.len() as u32, phase }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Config;
+
+    /// The default rules at paranoia 1 and 4, and rules whose pipelines mix
+    /// every step that changes case with others.
+    fn rulesets() -> &'static [Ruleset] {
+        static SETS: OnceLock<Vec<Ruleset>> = OnceLock::new();
+        SETS.get_or_init(|| {
+            let default = |paranoia| {
+                Ruleset::builder().default_rules().configure(Config::new().paranoia(paranoia)).build().unwrap()
+            };
+            let mixed = r#"
+rule 1 "a" { severity critical inspect args transform uppercase match contains "ABC" }
+rule 2 "b" { severity critical inspect args transform lowercase, uppercase match contains "XY" }
+rule 3 "c" { severity critical inspect args transform uppercase, cmd_line match contains "xy" }
+rule 4 "d" { severity critical inspect args transform cmd_line, url_decode match contains "q" }
+rule 5 "e" { severity critical inspect args, headers match contains "Q" }
+rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim match length > 3 }
+"#;
+            let mixed = Ruleset::builder().source("mixed.rules", mixed).build().unwrap();
+            vec![default(1), default(4), mixed]
+        })
+    }
+
+    /// The texts `classes` holds, each with its groups per merged scanner, sorted.
+    fn texts(classes: &Classes, value: &[u8], chunks: usize) -> Vec<(Vec<u8>, Vec<u64>)> {
+        let mut out: Vec<_> = (0..classes.len())
+            .map(|c| (classes.text(c, value).to_vec(), (0..chunks).map(|k| classes.mask(c, k)).collect()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// For every source of `rs` whose value takes the case-only way: its
+    /// texts and groups, and the trie walk's (with every group active, then
+    /// only those reading every key). Returns how many sources took it.
+    fn compare(rs: &Ruleset, value: &[u8]) -> Result<usize, TestCaseError> {
+        let mut scratch = Scratch::for_ruleset(rs);
+        let mut taken = 0;
+        for source in Source::ALL {
+            let sp = &rs.plan.sources[source.index()];
+            let chunks = sp.scanners.len();
+            for active in [vec![u64::MAX; chunks], sp.unkeyed.clone()] {
+                let Scratch { bufs, outs, out_class, classes, .. } = &mut scratch;
+                let mut stats = Stats::default();
+                classes.begin(chunks);
+                if !case_texts(sp, value, &active, classes, &mut bufs[0], &mut stats) {
+                    prop_assert_eq!(classes.len(), 0);
+                    continue;
+                }
+                taken += 1;
+                let fast = texts(classes, value, chunks);
+                classes.begin(chunks);
+                walk_trie(sp, value, &active, classes, bufs, outs, out_class, &mut stats);
+                prop_assert_eq!(fast, texts(classes, value, chunks), "{:?} {:?}", source, value);
+            }
+        }
+        Ok(taken)
+    }
+
+    #[test]
+    fn words_numbers_and_tokens_take_the_case_only_way() {
+        let json = &rulesets()[0].plan.sources[Source::JsonValue.index()];
+        assert!(json.case_only.is_some());
+        for value in [&b"SKU-000123"[..], b"active", b"42", b"TRUE", b"d41d8cd9-8f00", b""] {
+            assert!(compare(&rulesets()[0], value).unwrap() > 0, "{value:?}");
+        }
+        for value in [&b"9.99"[..], b"two words", b"a/b", b"50%", b"x&y"] {
+            let mut scratch = Scratch::for_ruleset(&rulesets()[0]);
+            let Scratch { bufs, classes, .. } = &mut scratch;
+            classes.begin(json.scanners.len());
+            assert!(!case_texts(json, value, &json.unkeyed, classes, &mut bufs[0], &mut Stats::default()));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A value that takes the case-only way gets the texts and groups
+        /// the trie walk gives it.
+        #[test]
+        fn case_only_texts_are_the_trie_walks(
+            value in proptest::collection::vec(
+                prop_oneof![
+                    4 => b'a'..=b'z',
+                    4 => b'A'..=b'Z',
+                    2 => b'0'..=b'9',
+                    1 => proptest::sample::select(&b"-_@:=<>!~*$#"[..]),
+                    1 => any::<u8>(),
+                ],
+                0..24,
+            )
+        ) {
+            for rs in rulesets() {
+                compare(rs, &value)?;
+            }
+        }
+    }
 }

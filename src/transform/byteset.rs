@@ -79,6 +79,11 @@ impl ByteSet {
         ByteSet([self.0[0] | other.0[0], self.0[1] | other.0[1], self.0[2] | other.0[2], self.0[3] | other.0[3]])
     }
 
+    /// The bytes of `self` not in `other`.
+    pub(crate) const fn difference(self, other: ByteSet) -> ByteSet {
+        ByteSet([self.0[0] & !other.0[0], self.0[1] & !other.0[1], self.0[2] & !other.0[2], self.0[3] & !other.0[3]])
+    }
+
     /// True when the sets share a byte.
     pub(crate) fn intersects(&self, other: &ByteSet) -> bool {
         self.0.iter().zip(other.0.iter()).any(|(a, b)| a & b != 0)
@@ -120,6 +125,49 @@ impl super::Transform {
             T::SqlHexDecode => const { ByteSet::of(b"0") },
             T::Base64Decode | T::Base64DecodeExt | T::HexDecode | T::HexEncode | T::Length => return None,
         })
+    }
+}
+
+/// The ASCII letters, both cases.
+pub(crate) const LETTERS: ByteSet = ByteSet::range(b'A', b'Z').union(ByteSet::range(b'a', b'z'));
+
+/// What a transform does to a value that has none of its [`case_triggers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CaseEffect {
+    /// Leaves it unchanged.
+    Same,
+    /// Lowercases its ASCII letters (and does nothing else).
+    Lower,
+    /// Uppercases its ASCII letters (and does nothing else).
+    Upper,
+}
+
+impl super::Transform {
+    /// The bytes whose presence may make this transform do more to a value
+    /// than [`Transform::case_effect`] says: its [`Transform::triggers`]
+    /// without the ASCII letters for the transforms that change case
+    /// (`lowercase`, `uppercase`, and `cmd_line`, which on a value without
+    /// its other triggers only lowercases). None when the transform may change
+    /// any value, or when a transform that does not change case acts on
+    /// letters (a text whose case another step changed could then trigger
+    /// it).
+    pub(crate) fn case_triggers(self) -> Option<ByteSet> {
+        let triggers = self.triggers()?;
+        match self.case_effect() {
+            CaseEffect::Same if triggers.intersects(&LETTERS) => None,
+            CaseEffect::Same => Some(triggers),
+            CaseEffect::Lower | CaseEffect::Upper => Some(triggers.difference(LETTERS)),
+        }
+    }
+
+    /// What this transform does to a value without its [`Transform::case_triggers`].
+    pub(crate) fn case_effect(self) -> CaseEffect {
+        use super::Transform as T;
+        match self {
+            T::Lowercase | T::CmdLine => CaseEffect::Lower,
+            T::Uppercase => CaseEffect::Upper,
+            _ => CaseEffect::Same,
+        }
     }
 }
 
@@ -169,6 +217,27 @@ mod tests {
                 expected.insert(b);
             }
             prop_assert_eq!(ByteSet::of_text(&text), expected);
+        }
+
+        /// A value without a transform's case triggers comes back changed in
+        /// case at most, as its case effect says (letters of both cases are
+        /// drawn more often, so that case-changing steps are exercised).
+        #[test]
+        fn values_without_case_triggers_change_in_case_at_most(
+            value in proptest::collection::vec(prop_oneof![any::<u8>(), b'A'..=b'Z', b'a'..=b'z'], 0..64),
+            pick in 0usize..64,
+        ) {
+            let t = Transform::ALL[pick % Transform::ALL.len()];
+            let Some(triggers) = t.case_triggers() else { return Ok(()) };
+            let value: Vec<u8> = value.into_iter().filter(|b| !triggers.contains(*b)).collect();
+            let expected = match t.case_effect() {
+                CaseEffect::Same => value.clone(),
+                CaseEffect::Lower => value.to_ascii_lowercase(),
+                CaseEffect::Upper => value.to_ascii_uppercase(),
+            };
+            let mut out = Vec::new();
+            let got = if t.apply(&value, &mut out) { out } else { value.clone() };
+            prop_assert_eq!(got, expected, "{}", t.name());
         }
 
         /// A value without a transform's trigger bytes comes back unchanged.

@@ -287,6 +287,12 @@ pub(crate) struct SourcePlan {
     /// them (JSON keys against `args[\`(?:^|\.)@type$\`]`). Prefix and exact
     /// matchers are cheaper than the check and always run.
     pub(crate) key_regex_bytes: Option<ByteSet>,
+    /// The lengths of the exact key names of `key_matchers` (bit `len`, bit
+    /// 63 for 63 and longer) and their first bytes (both cases): a key of
+    /// another length or first byte skips the exact matchers (a JSON path
+    /// such as `items.12.name` against `args["page", "file", ...]`).
+    pub(crate) exact_lengths: u64,
+    pub(crate) exact_first: ByteSet,
     /// The values of JSON bodies, when no rule reading them leaves keys out
     /// (see [`Plan::key_checked`]): the scan of a value whose key no key
     /// matcher selects is a function of the value alone, and the value cache
@@ -500,6 +506,15 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             }
         }
         sp.key_regex_bytes = key_regex_bytes(program, &sp.key_matchers);
+        for (k, _) in &sp.key_matchers {
+            if let KeyMatch::Exact(name) = k {
+                sp.exact_lengths |= 1 << name.len().min(63);
+                if let Some(&b) = name.first() {
+                    sp.exact_first.insert(b.to_ascii_lowercase());
+                    sp.exact_first.insert(b.to_ascii_uppercase());
+                }
+            }
+        }
         sp.case_only = CaseOnly::of(program, &sp.groups, sp.scanners.len());
         sp.key_free = source == Source::JsonValue
             && !program.rules.iter().zip(&plan.key_checked).any(|(rule, checked)| {

@@ -9,7 +9,7 @@ use super::results::{
 pub(crate) use super::scratch::Out;
 use super::scratch::{AC_LOG_MAX, Classes, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
-use crate::compile::ir::{OpIr, RuleAction, RuleIdx, RuleKind};
+use crate::compile::ir::{KeyMatch, OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{
     AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner, SourcePlan, key_always_checked,
 };
@@ -721,9 +721,16 @@ fn select_groups(rs: &Ruleset, sp: &SourcePlan, key: &[u8], active: &mut Vec<u64
     // Without a byte the literal-bearing key regexes need, only exact names
     // and prefixes can match.
     let regexes_may_match = sp.key_regex_bytes.as_ref().is_none_or(|b| key.iter().any(|&c| b.contains(c)));
+    // Nor an exact name of another length or first byte.
+    let names_may_match =
+        sp.exact_lengths & (1 << key.len().min(63)) != 0 && key.first().is_none_or(|&b| sp.exact_first.contains(b));
     let mut keyed = false;
     for (k, groups) in &sp.key_matchers {
-        if (regexes_may_match || key_always_checked(&rs.program, k)) && k.matches(key, &rs.program.regexes) {
+        let may_match = match k {
+            KeyMatch::Exact(_) => names_may_match,
+            KeyMatch::Regex(_) => regexes_may_match || key_always_checked(&rs.program, k),
+        };
+        if may_match && k.matches(key, &rs.program.regexes) {
             keyed = true;
             for (a, g) in active.iter_mut().zip(groups) {
                 *a |= g;
@@ -1228,8 +1235,59 @@ rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim matc
         }
     }
 
+    /// Rules on exact argument names of several lengths and first bytes,
+    /// and on key regexes with and without a plain prefix.
+    fn keyed_rules() -> &'static Ruleset {
+        static SET: OnceLock<Ruleset> = OnceLock::new();
+        SET.get_or_init(|| {
+            let rules = r#"
+rule 1 "a" { severity critical inspect args["page", "File", "q", "_x", "Über"] match contains "zz" }
+rule 2 "b" { severity critical inspect args[`(?:^|\.)@type$`, `^user\.`] match contains "zz" }
+rule 3 "c" { severity critical inspect args match contains "zz" }
+"#;
+            Ruleset::builder().source("keyed.rules", rules).build().unwrap()
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The groups a key selects are those of every key matcher that takes
+        /// it: the length, first-byte and regex-byte filters skip only
+        /// matchers that would not.
+        #[test]
+        fn key_filters_skip_only_matchers_that_fail(
+            key in proptest::collection::vec(
+                prop_oneof![
+                    4 => proptest::sample::select(&b"pagePAGEfileFILEqQ_xX@typeuser."[..]),
+                    1 => proptest::sample::select(&b"\xc3\x9c\xbcber0"[..]),
+                    1 => any::<u8>(),
+                ],
+                0..12,
+            ),
+            whole in proptest::sample::select(&["page", "PAGE", "file", "q", "Q", "_x", "über", "ÜBER", "a.@type", "user.id", ""][..]),
+            use_whole in any::<bool>(),
+        ) {
+            let rs = keyed_rules();
+            let key = if use_whole { whole.as_bytes().to_vec() } else { key };
+            for source in [Source::QueryValue, Source::JsonValue] {
+                let sp = &rs.plan.sources[source.index()];
+                let mut active = Vec::new();
+                let keyed = select_groups(rs, sp, &key, &mut active);
+                let mut expected = sp.unkeyed.clone();
+                let mut any = false;
+                for (k, groups) in &sp.key_matchers {
+                    if k.matches(&key, &rs.program.regexes) {
+                        any = true;
+                        for (a, g) in expected.iter_mut().zip(groups) {
+                            *a |= g;
+                        }
+                    }
+                }
+                prop_assert_eq!(&active, &expected, "{:?}", String::from_utf8_lossy(&key));
+                prop_assert_eq!(keyed, any);
+            }
+        }
 
         /// A value that takes the case-only way gets the texts and groups
         /// the trie walk gives it.

@@ -142,8 +142,9 @@ pub(crate) struct Member {
 pub(crate) struct DirectFilter {
     /// The shortest text the operator can match (regexes; 0 for others).
     pub(crate) min_len: usize,
-    /// Bytes one of which it needs (regexes only). A text failing either
-    /// test cannot match, so the operator does not run.
+    /// Bytes one of which it needs (regexes, and the detectors and
+    /// validators of `op::required_bytes`). A text failing either test
+    /// cannot match, so the operator does not run.
     pub(crate) required: Option<ByteSet>,
     /// For a [`MemberKind::Conditional`] regex: it runs directly only on
     /// texts with one of these bytes; on others the Aho-Corasick pass makes
@@ -807,7 +808,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                             let hir = &program.regexes[*id as usize].hir;
                             (hir.properties().minimum_len().unwrap_or(0), required_bytes(hir))
                         }
-                        _ => (0, None),
+                        _ => (0, crate::eval::op::required_bytes(op)),
                     };
                     let only_with = match kind {
                         MemberKind::Conditional(_, tier) => {

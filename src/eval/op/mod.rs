@@ -14,6 +14,7 @@ use regex_automata::Input;
 
 use super::scratch::Work;
 use crate::compile::ir::{OpIr, Program};
+use crate::transform::byteset::ByteSet;
 
 /// True for values libinjection cannot flag, decided without running it: all
 /// ASCII letters and `_`, or all digits (ids, numbers, single words are most
@@ -43,6 +44,21 @@ pub(crate) fn single_token(value: &[u8]) -> bool {
 /// shared corpora and a property test check it.
 pub(crate) fn xss_possible(value: &[u8]) -> bool {
     memchr::memchr2(b'<', b'=', value).is_some()
+}
+
+/// Bytes one of which a text needs for `op` (not a regex) to match it, when
+/// `op` is one whose matches need some: invalid UTF-8 has a byte >= 0x80
+/// (ASCII is valid UTF-8, as ModSecurity's check agrees), an invalid
+/// percent-encoding a `%`, and what `detect_xss` can flag a `<` or a `=`
+/// ([`xss_possible`]). The scanner skips the operator on texts without them
+/// (`DirectFilter::required`); a property test checks each.
+pub(crate) fn required_bytes(op: &OpIr) -> Option<ByteSet> {
+    match op {
+        OpIr::InvalidUtf8 | OpIr::InvalidUtf8Modsec => Some(ByteSet::range(0x80, 0xff)),
+        OpIr::InvalidUrlEncoding => Some(ByteSet::of(b"%")),
+        OpIr::DetectXss => Some(ByteSet::of(b"<=")),
+        _ => None,
+    }
 }
 
 /// Evaluates `op` on `value`; the place of the match, if it matches.
@@ -258,6 +274,25 @@ mod tests {
         ) {
             let value = parts.concat();
             prop_assert!(!libinjectionrs::detect_xss(value.as_bytes()).is_injection(), "{:?}", value);
+        }
+
+        /// A text without the bytes `required_bytes` names for an operator
+        /// never matches it (bytes drawn so that `%`, `<`, `=` and high bytes
+        /// are common, and each operator's bytes filtered out).
+        #[test]
+        fn operators_need_their_required_bytes(
+            value in proptest::collection::vec(
+                prop_oneof![any::<u8>(), proptest::sample::select(&b"%<=\x80\xc3\xff0aF "[..])],
+                0..40,
+            )
+        ) {
+            let program = Program::default();
+            let mut work = Work::default();
+            for op in [OpIr::InvalidUtf8, OpIr::InvalidUtf8Modsec, OpIr::InvalidUrlEncoding, OpIr::DetectXss] {
+                let required = required_bytes(&op).expect("these operators need bytes");
+                let text: Vec<u8> = value.iter().copied().filter(|b| !required.contains(*b)).collect();
+                prop_assert!(eval(&op, &text, &program, &mut work).is_none(), "{:?} {:?}", op, text);
+            }
         }
 
         #[test]

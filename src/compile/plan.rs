@@ -323,6 +323,9 @@ pub(crate) struct SourcePlan {
 pub(crate) struct CaseOnly {
     /// The union of the pipelines' [`Transform::case_triggers`].
     pub(crate) triggers: ByteSet,
+    /// The union of their [`Transform::case_exceptions`]: values that take
+    /// the walk although they have none of the triggers.
+    pub(crate) exceptions: Vec<&'static [u8]>,
     /// By [`CaseEffect`] (the value, lowercased, uppercased): per merged
     /// scanner, the groups whose pipeline gives that text.
     pub(crate) groups: [Vec<u64>; 3],
@@ -334,6 +337,7 @@ impl CaseOnly {
     fn of(program: &Program, groups: &[Group], chunks: usize) -> Option<CaseOnly> {
         let mut plan = CaseOnly {
             triggers: ByteSet::EMPTY,
+            exceptions: Vec::new(),
             groups: std::array::from_fn(|_| vec![0; chunks]),
             transformed: vec![0; chunks],
         };
@@ -342,6 +346,11 @@ impl CaseOnly {
             let mut effect = CaseEffect::Same;
             for &t in pipeline {
                 plan.triggers = plan.triggers.union(t.case_triggers()?);
+                for &e in t.case_exceptions() {
+                    if !plan.exceptions.contains(&e) {
+                        plan.exceptions.push(e);
+                    }
+                }
                 if t.case_effect() != CaseEffect::Same {
                     effect = t.case_effect();
                 }

@@ -667,7 +667,9 @@ fn case_texts(
 ) -> bool {
     let Some(plan) = &sp.case_only else { return false };
     let bytes = classes.value_bytes(value);
-    if bytes.intersects(&plan.triggers) {
+    // (The exceptions have no letters: a step that changes case leaves them
+    // as they are.)
+    if bytes.intersects(&plan.triggers) || plan.exceptions.contains(&value) {
         return false;
     }
     const UPPER: ByteSet = ByteSet::range(b'A', b'Z');
@@ -1224,10 +1226,12 @@ rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim matc
     fn words_numbers_and_tokens_take_the_case_only_way() {
         let json = &rulesets()[0].plan.sources[Source::JsonValue.index()];
         assert!(json.case_only.is_some());
-        for value in [&b"SKU-000123"[..], b"active", b"42", b"TRUE", b"d41d8cd9-8f00", b""] {
+        for value in
+            [&b"SKU-000123"[..], b"active", b"42", b"TRUE", b"d41d8cd9-8f00", b"", b"9.99", b"items.0.sku", b"..."]
+        {
             assert!(compare(&rulesets()[0], value).unwrap() > 0, "{value:?}");
         }
-        for value in [&b"9.99"[..], b"two words", b"a/b", b"50%", b"x&y"] {
+        for value in [&b"two words"[..], b"a/b", b"50%", b"x&y", b".", b".."] {
             let mut scratch = Scratch::for_ruleset(&rulesets()[0]);
             let Scratch { bufs, classes, .. } = &mut scratch;
             classes.begin(json.scanners.len());
@@ -1298,7 +1302,7 @@ rule 3 "c" { severity critical inspect args match contains "zz" }
                     4 => b'a'..=b'z',
                     4 => b'A'..=b'Z',
                     2 => b'0'..=b'9',
-                    1 => proptest::sample::select(&b"-_@:=<>!~*$#"[..]),
+                    1 => proptest::sample::select(&b"-_@:=<>!~*$#."[..]),
                     1 => any::<u8>(),
                 ],
                 0..24,

@@ -151,8 +151,19 @@ impl super::Transform {
     /// any value, or when a transform that does not change case acts on
     /// letters (a text whose case another step changed could then trigger
     /// it).
+    ///
+    /// The path normalizations act on `.` only in a segment of its own, and
+    /// a value without `/` (or `\`) is one segment: their case triggers
+    /// leave `.` out, and the two values it does change are
+    /// [`Transform::case_exceptions`].
     pub(crate) fn case_triggers(self) -> Option<ByteSet> {
-        let triggers = self.triggers()?;
+        use super::Transform as T;
+        let triggers = match self {
+            T::NormalizePath | T::NormalizePathRel | T::NormalizePathWin | T::NormalizePathRelWin => {
+                self.triggers()?.difference(ByteSet::of(b"."))
+            }
+            _ => self.triggers()?,
+        };
         match self.case_effect() {
             CaseEffect::Same if triggers.intersects(&LETTERS) => None,
             CaseEffect::Same => Some(triggers),
@@ -160,7 +171,22 @@ impl super::Transform {
         }
     }
 
-    /// What this transform does to a value without its [`Transform::case_triggers`].
+    /// The values this transform changes although they have none of its
+    /// [`Transform::case_triggers`] (no letters among them): the path
+    /// normalizations read a lone `.` (and, but for the relative ones, `..`)
+    /// as a directory.
+    pub(crate) fn case_exceptions(self) -> &'static [&'static [u8]] {
+        use super::Transform as T;
+        match self {
+            T::NormalizePath | T::NormalizePathWin => &[b".", b".."],
+            // These keep a `..` they cannot resolve.
+            T::NormalizePathRel | T::NormalizePathRelWin => &[b"."],
+            _ => &[],
+        }
+    }
+
+    /// What this transform does to a value without its [`Transform::case_triggers`]
+    /// that is none of its [`Transform::case_exceptions`].
     pub(crate) fn case_effect(self) -> CaseEffect {
         use super::Transform as T;
         match self {
@@ -224,12 +250,21 @@ mod tests {
         /// drawn more often, so that case-changing steps are exercised).
         #[test]
         fn values_without_case_triggers_change_in_case_at_most(
-            value in proptest::collection::vec(prop_oneof![any::<u8>(), b'A'..=b'Z', b'a'..=b'z'], 0..64),
+            value in prop_oneof![
+                4 => proptest::collection::vec(
+                    prop_oneof![any::<u8>(), b'A'..=b'Z', b'a'..=b'z', Just(b'.'), Just(b'/')],
+                    0..64,
+                ),
+                1 => proptest::sample::select(vec![b".".to_vec(), b"..".to_vec(), b"...".to_vec(), b"./".to_vec()]),
+            ],
             pick in 0usize..64,
         ) {
             let t = Transform::ALL[pick % Transform::ALL.len()];
             let Some(triggers) = t.case_triggers() else { return Ok(()) };
             let value: Vec<u8> = value.into_iter().filter(|b| !triggers.contains(*b)).collect();
+            if t.case_exceptions().contains(&value.as_slice()) {
+                return Ok(());
+            }
             let expected = match t.case_effect() {
                 CaseEffect::Same => value.clone(),
                 CaseEffect::Lower => value.to_ascii_lowercase(),
@@ -238,6 +273,16 @@ mod tests {
             let mut out = Vec::new();
             let got = if t.apply(&value, &mut out) { out } else { value.clone() };
             prop_assert_eq!(got, expected, "{}", t.name());
+        }
+
+        /// The exceptions are needed: each changes.
+        #[test]
+        fn case_exceptions_change(pick in 0usize..64) {
+            let t = Transform::ALL[pick % Transform::ALL.len()];
+            for &e in t.case_exceptions() {
+                let mut out = Vec::new();
+                prop_assert!(t.apply(e, &mut out) && out != e, "{} {:?}", t.name(), e);
+            }
         }
 
         /// A value without a transform's trigger bytes comes back unchanged.

@@ -30,6 +30,7 @@
 //! with the number of rules. Sources with the same groups share their scanners.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta;
@@ -89,9 +90,17 @@ pub(crate) enum MemberKind {
 /// / 2 MiB on benign-api with `rampart bench`, 2026-11-28; 16 KiB pushed the
 /// compile time over 200 ms.)
 const DFA_MEMORY_LIMIT: usize = 1 << 20;
-/// Pattern bytes above which the DFA is not even tried (it would exceed the
-/// limit, and building it costs compile time).
-const DFA_PATTERN_BYTES: usize = 8192;
+/// Largest table of our own [`LiteralDfa`] (an upper bound it checks before
+/// building: one state per pattern byte), which takes a fraction of the
+/// crate's DFA's memory for the same patterns (byte classes with ASCII case
+/// folded): the argument sources' sets of 1,700-1,900 patterns take 2.5-2.9
+/// MiB, shared by the sources with the same patterns, and run in about a
+/// third of the contiguous NFA's instructions. Their hot states (the root's
+/// row and the first levels) stay in cache.
+const LITERAL_DFA_MEMORY_LIMIT: usize = 8 << 20;
+/// Pattern bytes above which no DFA is tried (it would exceed the limits,
+/// and building it costs compile time).
+const DFA_PATTERN_BYTES: usize = 32 << 10;
 
 /// A set of header names, looked up by exact bytes: sorted by length, so
 /// that a lookup compares only the few names of the key's length.
@@ -156,7 +165,9 @@ pub(crate) struct DirectFilter {
 #[derive(Debug)]
 pub(crate) struct Scanner {
     pub(crate) members: Vec<Member>,
-    pub(crate) ac: Option<Literals>,
+    /// Shared by the scanners whose pattern lists are equal (the argument
+    /// sources of the query, a form and a JSON body have the same).
+    pub(crate) ac: Option<Arc<Literals>>,
     /// Owners of each Aho-Corasick pattern.
     pub(crate) ac_owners: Vec<Vec<AcOwner>>,
     /// The regex sets for members without literals (see [`SetChunk`]).
@@ -441,6 +452,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
         })
         .collect();
     let mut scanners_by_content: HashMap<Vec<Vec<RuleIdx>>, u32> = HashMap::new();
+    let mut literals = HashMap::new();
     for source in Source::ALL {
         // Rules reading this source, by pipeline and by the keys they read,
         // in rule order: a rule on `headers["user-agent"]` does not share a
@@ -483,7 +495,7 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
             let id = match scanners_by_content.get(&content) {
                 Some(&id) => id,
                 None => {
-                    let s = build_scanner(program, &content)?;
+                    let s = build_scanner(program, &content, &mut literals)?;
                     plan.max_members = plan.max_members.max(s.members.len());
                     plan.scanners.push(s);
                     let id = (plan.scanners.len() - 1) as u32;
@@ -734,7 +746,12 @@ fn chunk_sets(hirs: &[&Hir], set_members: &[u32], members: &[Member]) -> Result<
 }
 
 /// A merged scanner for up to 64 groups (`groups[bit]` = the group's rules).
-fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, String> {
+/// `literals`: the automata built so far, by pattern list.
+fn build_scanner(
+    program: &Program,
+    groups: &[Vec<RuleIdx>],
+    literals: &mut HashMap<Vec<Vec<u8>>, Arc<Literals>>,
+) -> Result<Scanner, String> {
     let mut members = Vec::new();
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -839,14 +856,17 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
     }
     let ac = if patterns.is_empty() {
         None
+    } else if let Some(shared) = literals.get(&patterns) {
+        Some(shared.clone())
     } else {
-        // A full DFA while it stays small enough to live in cache (our own,
-        // else the crate's); for large
-        // pattern sets (phrase files) the compact contiguous NFA is faster,
-        // because a multi-megabyte DFA misses the cache on most bytes
-        // (measured 2026-11-27 with rampart bench on benign-api: the default
-        // NFA for all sets put the automaton first in the profile; a DFA for
-        // all sets took 3.5 MB per scanner and tripled the p99).
+        // A full DFA: our own, whose byte classes keep even the argument
+        // sources' 1,700-1,900 patterns under 3 MiB (one automaton for the
+        // scanners with equal pattern lists), else the crate's while it stays
+        // under 1 MiB; the contiguous NFA for larger sets. (Measured
+        // 2026-11-27: the crate's DFA for every set took 3.5 MB per scanner
+        // and tripled benign-api's p99; 2026-12-07: our DFA of those sets,
+        // shared, took benign-api's median and p99 down in four alternating
+        // runs of `rampart bench`, for 8.5 MiB more peak RSS.)
         let build = |kind| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -858,7 +878,7 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
         let total: usize = patterns.iter().map(Vec::len).sum();
         let ac = if total > DFA_PATTERN_BYTES {
             Literals::Crate(build(aho_corasick::AhoCorasickKind::ContiguousNFA)?)
-        } else if let Some(dfa) = LiteralDfa::new(&patterns, DFA_MEMORY_LIMIT) {
+        } else if let Some(dfa) = LiteralDfa::new(&patterns, LITERAL_DFA_MEMORY_LIMIT) {
             Literals::Dfa(Box::new(dfa))
         } else {
             let dfa = build(aho_corasick::AhoCorasickKind::DFA)?;
@@ -868,6 +888,8 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
                 Literals::Crate(dfa)
             }
         };
+        let ac = Arc::new(ac);
+        literals.insert(patterns.clone(), ac.clone());
         Some(ac)
     };
     let ac_min_len = patterns.iter().map(Vec::len).min().unwrap_or(0);
@@ -907,7 +929,31 @@ fn build_scanner(program: &Program, groups: &[Vec<RuleIdx>]) -> Result<Scanner, 
 
 #[cfg(test)]
 mod tests {
-    use super::HeaderNames;
+    use std::sync::Arc;
+
+    use super::{HeaderNames, Literals};
+    use crate::request::Source;
+
+    /// The argument sources' large literal sets run on our DFA, and
+    /// scanners with equal pattern lists share one automaton.
+    #[test]
+    fn large_literal_sets_are_shared_dfas() {
+        let rs = crate::Ruleset::default_rules().unwrap();
+        let literals = |source: Source| {
+            let sp = &rs.plan.sources[source.index()];
+            let id = sp.scanners[0] as usize;
+            rs.plan.scanners[id].ac.clone().expect("argument scanners have literals")
+        };
+        // Different scanners (their rule lists differ)...
+        let first = |source: Source| rs.plan.sources[source.index()].scanners[0];
+        assert_ne!(first(Source::QueryValue), first(Source::FormValue));
+        assert_ne!(first(Source::FormValue), first(Source::JsonValue));
+        // ... with one automaton.
+        let (query, form, json) =
+            (literals(Source::QueryValue), literals(Source::FormValue), literals(Source::JsonValue));
+        assert!(matches!(*json, Literals::Dfa(_)));
+        assert!(Arc::ptr_eq(&query, &form) && Arc::ptr_eq(&form, &json));
+    }
 
     #[test]
     fn header_names_find_exact_bytes_only() {

@@ -939,19 +939,26 @@ fn keyword_index() -> &'static KeywordIndex {
 }
 
 /// Looks `word` up in libinjection's keyword table, ignoring ASCII case, without
-/// allocating: upper-cases into a stack buffer, then probes a hash index.
+/// allocating: most words are turned away by the shape of their first and last
+/// bytes and their length; the others are upper-cased into a stack buffer and
+/// probe a hash index.
 fn keyword_type(word: &[u8]) -> Option<u8> {
-    let mut buf = [0u8; 32];
     // Longer than any keyword (the longest has 29 bytes).
-    let upper = buf.get_mut(..word.len())?;
+    if word.len() > 32 {
+        return None;
+    }
+    let (&first, &last) = (word.first()?, word.last()?);
+    let index = keyword_index();
+    let shape = shape_class(first.to_ascii_uppercase()) * SHAPE_CLASSES + shape_class(last.to_ascii_uppercase());
+    if index.shapes[shape] & (1 << word.len()) == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let upper = &mut buf[..word.len()];
     for (u, b) in upper.iter_mut().zip(word) {
         *u = b.to_ascii_uppercase();
     }
     let upper = &*upper;
-    let index = keyword_index();
-    if index.shapes[shape_slot(upper)?] & (1 << upper.len()) == 0 {
-        return None;
-    }
     let mut at = fnv1a(upper) & index.mask;
     loop {
         let slot = index.slots[at];

@@ -474,10 +474,11 @@ struct Place<'a> {
 /// [`Place::pair`] of a scalar value.
 const NO_PAIR: u32 = u32::MAX;
 
-/// Runs every group of `source` over `value`: walks the source's pipeline
-/// trie (pipelines sharing a prefix share its transform runs), collects the
-/// distinct transformed texts with the mask of groups each stands for, then
-/// runs the source's merged scanners once per distinct text.
+/// Runs every group of `source` over `value`: collects the distinct
+/// transformed texts with the mask of groups each stands for (directly for a
+/// value only its case can change, [`case_texts`]; else by walking the
+/// source's pipeline trie, [`walk_trie`]), then runs the source's merged
+/// scanners once per distinct text.
 fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Place<'_>, value: &[u8]) -> bool {
     let Place { source, key, .. } = *place;
     let sp = &rs.plan.sources[source.index()];
@@ -651,10 +652,11 @@ fn walk_trie(
     }
 }
 
-/// The texts of a value that has none of its source's
-/// [`CaseOnly`](crate::compile::plan::CaseOnly) triggers: the value, its lowercase, its uppercase, each for the active
-/// groups whose pipeline gives it; the same texts and groups as
-/// [`walk_trie`] collects, made without walking the trie. Returns false
+/// The texts of a value that has none of its source's case-only triggers
+/// (see [`CaseOnly`](crate::compile::plan::CaseOnly)): the value, its
+/// lowercase, its uppercase, each for the active groups whose pipeline
+/// gives it; the same texts and groups as [`walk_trie`] collects, made
+/// without walking the trie. Returns false
 /// (and collects nothing) for other values. `buf` is a scratch buffer (the
 /// trie's buffer of depth 0, which the walk never writes).
 fn case_texts(

@@ -151,30 +151,80 @@ pub(crate) fn sqli_fingerprint(input: &[u8]) -> Option<Fingerprint> {
 /// word left over starts at a letter or `_`, every such suffix is checked as a
 /// word (more than libinjection reads, never less).
 fn plain_words(input: &[u8]) -> bool {
-    if input.windows(2).any(|w| w == b"--") {
-        return false;
-    }
-    for word in input.split(|&b| matches!(b, b' ' | b'/' | b'-' | b':' | b',')) {
-        if !word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || (b >= 0x80 && b != 0xa0)) {
-            return false;
-        }
-        let Some(&first) = word.first() else { continue };
-        if first.is_ascii_digit() {
-            for (i, &b) in word.iter().enumerate().skip(1) {
-                let risky = match b {
-                    b'.' => !(word[i - 1].is_ascii_digit() && word.get(i + 1).is_some_and(u8::is_ascii_digit)),
-                    b'0'..=b'9' => false,
-                    _ => may_be_sql_words(&word[i..]),
-                };
-                if risky {
+    // One pass with a byte table: a separator ends a word, any byte outside
+    // the two classes (and `--`) sends the text to the algorithm.
+    let mut start = 0;
+    let mut dotted = false;
+    for (i, &b) in input.iter().enumerate() {
+        match PLAIN_CLASS[usize::from(b)] {
+            PLAIN_WORD => {}
+            PLAIN_DOT => dotted = true,
+            PLAIN_SEPARATOR => {
+                if b == b'-' && i > 0 && input[i - 1] == b'-' {
                     return false;
                 }
+                if !plain_word(&input[start..i], dotted) {
+                    return false;
+                }
+                start = i + 1;
+                dotted = false;
             }
-        } else if first == b'.' || may_be_sql_words(word) {
-            return false;
+            _ => return false,
         }
     }
-    true
+    plain_word(&input[start..], dotted)
+}
+
+/// [`plain_words`]' byte classes: anything else (quotes, operators, white
+/// space but the space, 0xA0) is not plain.
+const PLAIN_OTHER: u8 = 0;
+/// ASCII letters and digits, `_`, non-ASCII bytes but 0xA0.
+const PLAIN_WORD: u8 = 1;
+/// `.`: part of a word, where libinjection may split a keyword off.
+const PLAIN_DOT: u8 = 2;
+/// ` `, `/`, `-`, `:`, `,`.
+const PLAIN_SEPARATOR: u8 = 3;
+
+static PLAIN_CLASS: [u8; 256] = {
+    let mut table = [PLAIN_OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = match byte {
+            b'.' => PLAIN_DOT,
+            b' ' | b'/' | b'-' | b':' | b',' => PLAIN_SEPARATOR,
+            _ if byte.is_ascii_alphanumeric() || byte == b'_' || (byte >= 0x80 && byte != 0xa0) => PLAIN_WORD,
+            _ => PLAIN_OTHER,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// One word of [`plain_words`] (its bytes all of the word classes): true if
+/// libinjection reads it as a bareword or a number and nothing else.
+/// `dotted`: the word holds a `.`.
+fn plain_word(word: &[u8], dotted: bool) -> bool {
+    let Some(&first) = word.first() else { return true };
+    if first.is_ascii_digit() {
+        for (i, &b) in word.iter().enumerate().skip(1) {
+            let risky = match b {
+                b'.' => !(word[i - 1].is_ascii_digit() && word.get(i + 1).is_some_and(u8::is_ascii_digit)),
+                b'0'..=b'9' => false,
+                _ => may_be_sql_words(&word[i..]),
+            };
+            if risky {
+                return false;
+            }
+        }
+        true
+    } else if first == b'.' {
+        false
+    } else if dotted {
+        !may_be_sql_words(word)
+    } else {
+        !may_be_sql_word(word)
+    }
 }
 
 /// Whether libinjection could read the word `word` (starting with a letter or
@@ -186,27 +236,16 @@ fn may_be_sql_words(word: &[u8]) -> bool {
 
 /// Whether libinjection could read `word` as more than a bareword: a keyword,
 /// or the first word of a keyword phrase (`CURRENT PATH`) whose first word is
-/// not a keyword by itself.
+/// not a keyword by itself. One probe of the keyword index, which holds both.
 fn may_be_sql_word(word: &[u8]) -> bool {
-    keyword_type(word).is_some() || phrase_starts().iter().any(|p| p.eq_ignore_ascii_case(word))
+    keyword_index().find(word).is_some()
 }
 
 /// First words of the keyword table's phrases that are not keywords themselves
 /// (`AT`, `CURRENT`, `FULL`, `NEXT`, `PREVIOUS`): merging two barewords can form a phrase.
+#[cfg(test)]
 fn phrase_starts() -> &'static [&'static [u8]] {
-    static STARTS: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
-    STARTS.get_or_init(|| {
-        let mut starts: Vec<&'static [u8]> = Vec::new();
-        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
-            if let Some((first, _)) = k.word.split_once(' ')
-                && keyword_type(first.as_bytes()).is_none()
-                && !starts.contains(&first.as_bytes())
-            {
-                starts.push(first.as_bytes());
-            }
-        }
-        starts
-    })
+    &keyword_index().phrase_starts
 }
 
 /// A SQLi fingerprint: the types of up to five folded tokens, one ASCII byte each.
@@ -882,15 +921,103 @@ fn is_blacklisted(fingerprint: &[u8]) -> bool {
 /// compares one or two entries, where a binary search over the 9,686 entries
 /// made about 14 comparisons: that search was a fifth of the time of a benign
 /// GET with the default rules (perf, `cargo bench --bench evaluate`,
-/// 2026-11-27).
+/// 2026-11-27). It also holds the first words of the table's phrases that are
+/// not keywords ([`KeywordIndex::phrase_starts`]), so that the plain-words
+/// shortcut asks one question per word.
 struct KeywordIndex {
-    /// Index + 1 into `SQL_KEYWORDS`; 0 is an empty slot.
+    /// Index + 1 into `SQL_KEYWORDS`, then into `phrase_starts` (index +
+    /// 1 + `SQL_KEYWORDS.len()`); 0 is an empty slot.
     slots: Vec<u32>,
     mask: usize,
     /// By (class of the first byte, class of the last byte): the lengths of
-    /// the table's words with those ends (bit `len`). Most words that are not
-    /// keywords fail this test without being hashed.
+    /// the words with those ends (bit `len`), keywords and phrase starts. Most
+    /// words that are neither fail this test without being hashed.
     shapes: Vec<u64>,
+    /// First words of phrases that are not keywords (`AT`, `CURRENT`, ...).
+    phrase_starts: Vec<&'static [u8]>,
+}
+
+/// What [`KeywordIndex::find`] found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Found {
+    /// A word of the table, with its type byte.
+    Keyword(u8),
+    /// The first word of a phrase, not a keyword by itself.
+    PhraseStart,
+}
+
+impl KeywordIndex {
+    fn build() -> Self {
+        let size = ((SQL_KEYWORDS.len() + 16) * 3).next_power_of_two();
+        let mut index = KeywordIndex {
+            slots: vec![0u32; size],
+            mask: size - 1,
+            shapes: vec![0u64; SHAPE_CLASSES * SHAPE_CLASSES],
+            phrase_starts: Vec::new(),
+        };
+        for (i, k) in SQL_KEYWORDS.iter().enumerate() {
+            index.insert(k.word.as_bytes(), i as u32 + 1);
+        }
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
+            if let Some((first, _)) = k.word.split_once(' ')
+                && index.find(first.as_bytes()).is_none()
+            {
+                index.phrase_starts.push(first.as_bytes());
+                let slot = (SQL_KEYWORDS.len() + index.phrase_starts.len()) as u32;
+                index.insert(first.as_bytes(), slot);
+            }
+        }
+        index
+    }
+
+    /// Adds an upper-case word; every word fits the shape bits (the longest has 29 bytes).
+    fn insert(&mut self, upper: &[u8], slot: u32) {
+        let mut at = fnv1a(upper) & self.mask;
+        while self.slots[at] != 0 {
+            at = (at + 1) & self.mask;
+        }
+        self.slots[at] = slot;
+        if let Some(shape) = shape_slot(upper) {
+            self.shapes[shape] |= 1 << upper.len().min(63);
+        }
+    }
+
+    /// Looks `word` up ignoring ASCII case, without allocating: most words are
+    /// turned away by the shape of their first and last bytes and their
+    /// length; the others are upper-cased into a stack buffer and probe the
+    /// hash table.
+    fn find(&self, word: &[u8]) -> Option<Found> {
+        // Longer than any keyword (the longest has 29 bytes).
+        if word.len() > 32 {
+            return None;
+        }
+        let (&first, &last) = (word.first()?, word.last()?);
+        let shape = shape_class(first.to_ascii_uppercase()) * SHAPE_CLASSES + shape_class(last.to_ascii_uppercase());
+        if self.shapes[shape] & (1 << word.len()) == 0 {
+            return None;
+        }
+        let mut buf = [0u8; 32];
+        let upper = &mut buf[..word.len()];
+        for (u, b) in upper.iter_mut().zip(word) {
+            *u = b.to_ascii_uppercase();
+        }
+        let upper = &*upper;
+        let mut at = fnv1a(upper) & self.mask;
+        loop {
+            let slot = self.slots[at] as usize;
+            if slot == 0 {
+                return None;
+            }
+            if let Some(k) = SQL_KEYWORDS.get(slot - 1) {
+                if k.word.as_bytes() == upper {
+                    return Some(Found::Keyword(k.token_type));
+                }
+            } else if self.phrase_starts[slot - 1 - SQL_KEYWORDS.len()] == upper {
+                return Some(Found::PhraseStart);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
 }
 
 /// Classes of a word's end bytes for [`KeywordIndex::shapes`]: upper-case
@@ -916,60 +1043,15 @@ fn fnv1a(bytes: &[u8]) -> usize {
 
 fn keyword_index() -> &'static KeywordIndex {
     static INDEX: std::sync::OnceLock<KeywordIndex> = std::sync::OnceLock::new();
-    INDEX.get_or_init(|| {
-        let size = (SQL_KEYWORDS.len() * 3).next_power_of_two();
-        let mask = size - 1;
-        let mut slots = vec![0u32; size];
-        for (i, k) in SQL_KEYWORDS.iter().enumerate() {
-            let mut at = fnv1a(k.word.as_bytes()) & mask;
-            while slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            slots[at] = i as u32 + 1;
-        }
-        let mut shapes = vec![0u64; SHAPE_CLASSES * SHAPE_CLASSES];
-        for k in SQL_KEYWORDS.iter() {
-            // Every word fits: the longest has 29 bytes.
-            if let Some(slot) = shape_slot(k.word.as_bytes()) {
-                shapes[slot] |= 1 << k.word.len().min(63);
-            }
-        }
-        KeywordIndex { slots, mask, shapes }
-    })
+    INDEX.get_or_init(KeywordIndex::build)
 }
 
 /// Looks `word` up in libinjection's keyword table, ignoring ASCII case, without
-/// allocating: most words are turned away by the shape of their first and last
-/// bytes and their length; the others are upper-cased into a stack buffer and
-/// probe a hash index.
+/// allocating (see [`KeywordIndex::find`]).
 fn keyword_type(word: &[u8]) -> Option<u8> {
-    // Longer than any keyword (the longest has 29 bytes).
-    if word.len() > 32 {
-        return None;
-    }
-    let (&first, &last) = (word.first()?, word.last()?);
-    let index = keyword_index();
-    let shape = shape_class(first.to_ascii_uppercase()) * SHAPE_CLASSES + shape_class(last.to_ascii_uppercase());
-    if index.shapes[shape] & (1 << word.len()) == 0 {
-        return None;
-    }
-    let mut buf = [0u8; 32];
-    let upper = &mut buf[..word.len()];
-    for (u, b) in upper.iter_mut().zip(word) {
-        *u = b.to_ascii_uppercase();
-    }
-    let upper = &*upper;
-    let mut at = fnv1a(upper) & index.mask;
-    loop {
-        let slot = index.slots[at];
-        if slot == 0 {
-            return None;
-        }
-        let k = &SQL_KEYWORDS[slot as usize - 1];
-        if k.word.as_bytes() == upper {
-            return Some(k.token_type);
-        }
-        at = (at + 1) & index.mask;
+    match keyword_index().find(word)? {
+        Found::Keyword(ty) => Some(ty),
+        Found::PhraseStart => None,
     }
 }
 
@@ -1032,6 +1114,40 @@ mod tests {
 
     fn fingerprint_with(input: &[u8], quirks: Quirks) -> Option<String> {
         detect(input, quirks).map(|f| f.as_str().to_owned())
+    }
+
+    /// The plain-words shortcut as first written (a split on the separators,
+    /// a class check per word, a keyword lookup and a scan of the phrase
+    /// starts per word): the table-driven one must answer exactly as it does.
+    fn plain_words_reference(input: &[u8]) -> bool {
+        let sql_word =
+            |word: &[u8]| keyword_type(word).is_some() || phrase_starts().iter().any(|p| p.eq_ignore_ascii_case(word));
+        let sql_words =
+            |word: &[u8]| sql_word(word) || word.iter().enumerate().any(|(i, &b)| b == b'.' && sql_word(&word[..i]));
+        if input.windows(2).any(|w| w == b"--") {
+            return false;
+        }
+        for word in input.split(|&b| matches!(b, b' ' | b'/' | b'-' | b':' | b',')) {
+            if !word.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || (b >= 0x80 && b != 0xa0)) {
+                return false;
+            }
+            let Some(&first) = word.first() else { continue };
+            if first.is_ascii_digit() {
+                for (i, &b) in word.iter().enumerate().skip(1) {
+                    let risky = match b {
+                        b'.' => !(word[i - 1].is_ascii_digit() && word.get(i + 1).is_some_and(u8::is_ascii_digit)),
+                        b'0'..=b'9' => false,
+                        _ => sql_words(&word[i..]),
+                    };
+                    if risky {
+                        return false;
+                    }
+                }
+            } else if first == b'.' || sql_words(word) {
+                return false;
+            }
+        }
+        true
     }
 
     /// The quirks that explain a difference from the crate: those whose switch
@@ -1375,6 +1491,7 @@ mod tests {
                     show(sample)
                 );
                 plain += usize::from(plain_words(sample));
+                assert_eq!(plain_words(sample), plain_words_reference(sample), "{id}: {:?}", show(sample));
                 let theirs = crate_fingerprint(sample);
                 let compat = fingerprint_with(sample, Quirks::LIBINJECTIONRS);
                 flagged_ours += usize::from(ours.is_some());
@@ -1520,6 +1637,18 @@ mod tests {
                     prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTION), None);
                     prop_assert_eq!(fingerprint_with(&input, Quirks::LIBINJECTIONRS), None);
                 }
+            }
+
+            /// The table-driven shortcut answers as the split-and-check one did,
+            /// over plain words, keywords and every separator.
+            #[test]
+            fn plain_words_equal_the_reference(
+                words in prop::collection::vec((plain_word(), separator()), 0..8),
+                tail in prop::collection::vec(any::<u8>(), 0..4),
+            ) {
+                let mut input: Vec<u8> = words.iter().flat_map(|(w, sep)| [w.as_bytes(), sep.as_bytes()].concat()).collect();
+                input.extend_from_slice(&tail);
+                prop_assert_eq!(plain_words(&input), plain_words_reference(&input));
             }
 
             /// The same with one separator throughout (`1\u{a0}union\u{a0}select\u{a0}1`).

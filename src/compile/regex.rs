@@ -19,7 +19,7 @@ use regex_syntax::ast::ErrorKind as AstErrorKind;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::dsl::{ErrorKind, RuleError, SourceFile, Span};
-use crate::transform::byteset::{ByteSet, commonness, cost};
+use crate::transform::byteset::{ByteGate, ByteSet, commonness, cost};
 
 /// Most literals in one required set; larger sets are dropped (no prefilter).
 const MAX_SET: usize = 64;
@@ -46,6 +46,9 @@ pub(crate) struct CompiledRegex {
     /// (SecLang's DOTALL), which CRS 920450 and 920451 use to capture each
     /// header name. No search is needed to find the match.
     pub(crate) whole: bool,
+    /// Bytes every match contains one of ([`required_bytes`]): a text with
+    /// none cannot match. `when` conditions test it before searching each value.
+    pub(crate) required: Option<ByteGate>,
 }
 
 impl CompiledRegex {
@@ -199,7 +202,8 @@ pub(crate) fn compile_with(
     let literals = required_literals(&hir);
     let prefix = case_insensitive_prefix(&hir);
     let whole = matches_whole(&hir);
-    Ok(CompiledRegex { regex, hir, literals, prefix, whole })
+    let required = required_bytes(&hir).map(ByteGate::new);
+    Ok(CompiledRegex { regex, hir, literals, prefix, whole, required })
 }
 
 /// Parses and translates a pattern, mapping errors into the file.
@@ -842,6 +846,40 @@ mod tests {
             let regex = compile(pattern, &src, Span::new(0, pattern.len()), true).unwrap();
             let key = parts.concat();
             proptest::prop_assert_eq!(regex.is_match(key.as_bytes()), regex.regex.is_match(&key), "{} on {:?}", pattern, key);
+        }
+    }
+
+    proptest::proptest! {
+        /// Soundness of the required-bytes gate `when` conditions use: a text
+        /// the regex matches holds one of the bytes (anchored and unanchored
+        /// shapes, case-insensitive words, classes, optional parts, alternations).
+        #[test]
+        fn a_matched_text_holds_a_required_byte(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "'", "\"", " ", "or", "OR", "and", "1", "=", "(", ")", "--", "#", "/*", ";", "x", "ascii",
+                    "union", "Select", "from", "\n", "\t", "-", "+", ".", "é", "\u{a0}",
+                ]),
+                0..10,
+            ),
+            which in 0..7usize,
+        ) {
+            let pattern = [
+                r#"(?i)^(?:[^'\n]*'[^'\n]*')*(?:[^'\n]*[^\s'])?'\s*\)*\s*(?:--|#|/\*|;|(?:and|or)\b\s*'?[\w(])|^\s*"\s*or\s*"\s*$"#,
+                r"(?i)^[\s(]*[-+]?[\d.]+[a-z]?[\s)]*(?:and|or|union)\b",
+                r"(?i)^[^\n]*?(?:\bunion\b[\s(]*select\b|/\*|;\s*--|\d\s*[-+*/]\s*\d\s*=|\bor\s+\d)",
+                r"(?i)^[^\n]*?\b(?:ascii|substr|version)\s*\(",
+                r"x?y*(?:ab|c+)",
+                r"(?u)é|\d{2}",
+                r"(?i)\bor\b",
+            ][which];
+            let c = compiled(pattern);
+            let text = parts.concat();
+            if let Some(gate) = c.required
+                && c.regex.is_match(text.as_bytes())
+            {
+                proptest::prop_assert!(gate.occurs_in(text.as_bytes()), "{} matches {:?} without {:?}", pattern, text, gate);
+            }
         }
     }
 

@@ -25,15 +25,28 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             let transforms = &program.pipelines[*pipeline as usize];
             let operator = &program.ops[*op_id as usize];
             let memo = matches!(operator, OpIr::Regex(_) | OpIr::Phrases { .. } | OpIr::DetectSqli | OpIr::DetectXss);
+            // A regex's required bytes answer most values without a search:
+            // checked on the value itself when there are no transforms
+            // (before the memo's hashing), else on the transformed text.
+            let gate = match operator {
+                OpIr::Regex(id) => program.regexes[*id as usize].required,
+                _ => None,
+            };
+            let (gate_value, gate_text) = if transforms.is_empty() { (gate, None) } else { (None, gate) };
             let found = any_value(
                 rs,
                 req,
                 target,
                 phase,
                 |value, scratch| {
+                    if gate_value.is_some_and(|g| !g.occurs_in(value)) {
+                        return false;
+                    }
                     let Scratch { cond_bufs, work, clean, .. } = scratch;
-                    let mut test =
-                        || op::eval(operator, run_pipeline(transforms, value, cond_bufs), program, work).is_some();
+                    let mut test = || {
+                        let text = run_pipeline(transforms, value, cond_bufs);
+                        gate_text.is_none_or(|g| g.occurs_in(text)) && op::eval(operator, text, program, work).is_some()
+                    };
                     if memo { memo_op(clean, *pipeline, *op_id, value, test) } else { test() }
                 },
                 scratch,

@@ -95,6 +95,39 @@ impl ByteSet {
     }
 }
 
+/// A [`ByteSet`] prepared for the question "does this text hold one of its
+/// bytes": `memchr` for sets of up to three bytes, a membership test per
+/// byte for larger ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ByteGate {
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+    Set(ByteSet),
+}
+
+impl ByteGate {
+    pub(crate) fn new(set: ByteSet) -> ByteGate {
+        let mut bytes = set.iter();
+        match (bytes.next(), bytes.next(), bytes.next(), bytes.next()) {
+            (Some(a), None, _, _) => ByteGate::One(a),
+            (Some(a), Some(b), None, _) => ByteGate::Two(a, b),
+            (Some(a), Some(b), Some(c), None) => ByteGate::Three(a, b, c),
+            _ => ByteGate::Set(set),
+        }
+    }
+
+    /// True when `text` holds a byte of the set.
+    pub(crate) fn occurs_in(&self, text: &[u8]) -> bool {
+        match *self {
+            ByteGate::One(a) => memchr::memchr(a, text).is_some(),
+            ByteGate::Two(a, b) => memchr::memchr2(a, b, text).is_some(),
+            ByteGate::Three(a, b, c) => memchr::memchr3(a, b, c, text).is_some(),
+            ByteGate::Set(set) => text.iter().any(|&b| set.contains(b)),
+        }
+    }
+}
+
 /// ASCII whitespace plus the Latin-1 no-break space (0xA0, also the second
 /// byte of U+00A0 in UTF-8), which the whitespace transforms treat as space.
 const WHITESPACE: ByteSet = ByteSet::of(b" \t\n\r\x0b\x0c\xa0");
@@ -233,6 +266,17 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A gate finds a byte of its set exactly when the text has one,
+        /// for sets of every size.
+        #[test]
+        fn gates_find_their_bytes(
+            set in proptest::collection::vec(any::<u8>(), 0..6),
+            text in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let bytes = ByteSet::of(&set);
+            prop_assert_eq!(ByteGate::new(bytes).occurs_in(&text), ByteSet::of_text(&text).intersects(&bytes));
+        }
 
         /// Both ways of collecting a text's bytes (short and long texts) agree
         /// with a plain insert per byte.

@@ -190,6 +190,11 @@ pub(crate) enum KeyIndex {
 }
 
 impl TargetIr {
+    /// True when both read the same values: the same sources and key selectors.
+    pub(crate) fn same_values(&self, other: &TargetIr) -> bool {
+        self.sources == other.sources && self.include == other.include && self.exclude == other.exclude
+    }
+
     /// A target of `sources` with every key.
     pub(crate) fn of(sources: SourceSet) -> TargetIr {
         TargetIr { sources, include: Vec::new(), exclude: Vec::new(), index: KeyIndex::Keys }

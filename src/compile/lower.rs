@@ -473,9 +473,117 @@ impl<'c> Lowerer<'c> {
         }
     }
 
+    /// An `or`: its alternatives that test the same values with a regex
+    /// (`args regex A or args regex B`) become one condition with the
+    /// regex `A|B`, so that each value is searched once, not once per regex:
+    /// a condition only asks whether some value matches, and "some value
+    /// matches A or some value matches B" is "some value matches A|B". The
+    /// merged condition takes the place of the group's first alternative.
+    /// Negated conditions stay apart; when the alternation is over the regex
+    /// engine's size limit the regexes are compiled one by one, so that an
+    /// error names the one at fault.
+    fn lower_or(&mut self, file: &LoadedFile, parts: &[Expr]) -> Option<Cond> {
+        enum Part {
+            Done(Cond),
+            /// Index into `groups`.
+            Group(usize),
+            /// A regex alternative merged into an earlier group.
+            Merged,
+            Failed,
+        }
+        // Per group: the target, and each regex's syntax tree and place.
+        let mut groups: Vec<(TargetIr, Vec<(regex_syntax::hir::Hir, Span)>)> = Vec::new();
+        let mut lowered = Vec::with_capacity(parts.len());
+        for part in parts {
+            if let Expr::Cond(c) = part
+                && let (Subject::Values(t), Operator::Regex(r), false) = (&c.subject, &c.op, c.negated)
+            {
+                let (Some(target), hir) = (self.lower_target(file, t), regex::parse(&r.value, &file.source, r.span))
+                else {
+                    lowered.push(Part::Failed);
+                    continue;
+                };
+                let hir = match hir {
+                    Ok(hir) => hir,
+                    Err(e) => {
+                        self.errors.push(e);
+                        lowered.push(Part::Failed);
+                        continue;
+                    }
+                };
+                match groups.iter_mut().position(|(t, _)| t.same_values(&target)) {
+                    Some(g) => {
+                        groups[g].1.push((hir, r.span));
+                        lowered.push(Part::Merged);
+                    }
+                    None => {
+                        groups.push((target, vec![(hir, r.span)]));
+                        lowered.push(Part::Group(groups.len() - 1));
+                    }
+                }
+                continue;
+            }
+            lowered.push(match self.lower_expr(file, part) {
+                Some(cond) => Part::Done(cond),
+                None => Part::Failed,
+            });
+        }
+        if lowered.iter().any(|p| matches!(p, Part::Failed)) {
+            return None;
+        }
+        let mut conds = Vec::with_capacity(lowered.len());
+        let mut groups: Vec<Option<_>> = groups.into_iter().map(Some).collect();
+        for part in lowered {
+            match part {
+                Part::Done(cond) => conds.push(cond),
+                Part::Group(g) => {
+                    let (target, regexes) = groups[g].take()?;
+                    let span = regexes[0].1;
+                    let merged = if regexes.len() == 1 {
+                        regexes.into_iter().next().map(|(hir, span)| regex::compile_hir(hir, &file.source, span))
+                    } else {
+                        let hir = regex_syntax::hir::Hir::alternation(regexes.iter().map(|(h, _)| h.clone()).collect());
+                        match regex::compile_hir(hir, &file.source, span) {
+                            Ok(c) => Some(Ok(c)),
+                            Err(_) => {
+                                // Over the size limit together: one condition per regex.
+                                for (hir, span) in regexes {
+                                    let compiled = regex::compile_hir(hir, &file.source, span);
+                                    conds.push(self.regex_condition(target.clone(), compiled)?);
+                                }
+                                None
+                            }
+                        }
+                    };
+                    if let Some(compiled) = merged {
+                        conds.push(self.regex_condition(target, compiled)?);
+                    }
+                }
+                Part::Merged | Part::Failed => {}
+            }
+        }
+        Some(Cond::Or(conds))
+    }
+
+    /// The condition "some value of `target` matches the regex", recording
+    /// the regex's error if it has one.
+    fn regex_condition(&mut self, target: TargetIr, compiled: Result<regex::CompiledRegex, RuleError>) -> Option<Cond> {
+        match compiled {
+            Ok(c) => {
+                let regex = self.program.add_regex(c);
+                let op = self.program.add_op(OpIr::Regex(regex));
+                Some(Cond::Values { target, pipeline: 0, op, negated: false })
+            }
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
     fn lower_expr(&mut self, file: &LoadedFile, e: &Expr) -> Option<Cond> {
         Some(match e {
-            Expr::Or(parts) => Cond::Or(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
+            Expr::Or(parts) => self.lower_or(file, parts)?,
             Expr::And(parts) => Cond::And(parts.iter().map(|p| self.lower_expr(file, p)).collect::<Option<Vec<_>>>()?),
             Expr::Not(inner) => Cond::Not(Box::new(self.lower_expr(file, inner)?)),
             Expr::Flag(f) => Cond::Flag(f.value),

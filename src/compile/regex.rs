@@ -52,6 +52,15 @@ pub(crate) struct CompiledRegex {
 }
 
 impl CompiledRegex {
+    /// A compiled regex with what the matcher derives from its syntax tree.
+    fn new(regex: meta::Regex, hir: Hir) -> CompiledRegex {
+        let literals = required_literals(&hir);
+        let prefix = case_insensitive_prefix(&hir);
+        let whole = matches_whole(&hir);
+        let required = required_bytes(&hir).map(ByteGate::new);
+        CompiledRegex { regex, hir, literals, prefix, whole, required }
+    }
+
     /// Whether the regex matches somewhere in `text`.
     ///
     /// Key selectors and TX names are short texts where the regex engine's
@@ -193,17 +202,25 @@ pub(crate) fn compile_with(
     span: Span,
     flags: Flags,
 ) -> Result<CompiledRegex, RuleError> {
-    let hir = parse_with(pattern, source, span, flags)?;
+    compile_hir(parse_with(pattern, source, span, flags)?, source, span)
+}
+
+/// Parses and checks a rule-language `pattern` (no flags), written at `span`
+/// of `source`, without compiling it.
+pub(crate) fn parse(pattern: &str, source: &SourceFile, span: Span) -> Result<Hir, RuleError> {
+    parse_with(pattern, source, span, Flags::default())
+}
+
+/// Compiles a parsed regex (or the alternation of several, see
+/// `when` conditions in `lower`); a regex over the engine's size limit is an
+/// error at `span`.
+pub(crate) fn compile_hir(hir: Hir, source: &SourceFile, span: Span) -> Result<CompiledRegex, RuleError> {
     let regex = meta::Builder::new().configure(meta_config()).build_from_hir(&hir).map_err(|e| {
         RuleError::new(ErrorKind::Regex, source, span, format!("regex cannot be compiled: {e}")).with_help(
             "the compiled automaton is over the size limit; split the pattern or simplify repetitions".to_owned(),
         )
     })?;
-    let literals = required_literals(&hir);
-    let prefix = case_insensitive_prefix(&hir);
-    let whole = matches_whole(&hir);
-    let required = required_bytes(&hir).map(ByteGate::new);
-    Ok(CompiledRegex { regex, hir, literals, prefix, whole, required })
+    Ok(CompiledRegex::new(regex, hir))
 }
 
 /// Parses and translates a pattern, mapping errors into the file.

@@ -25,27 +25,28 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             let transforms = &program.pipelines[*pipeline as usize];
             let operator = &program.ops[*op_id as usize];
             let memo = matches!(operator, OpIr::Regex(_) | OpIr::Phrases { .. } | OpIr::DetectSqli | OpIr::DetectXss);
-            // A regex's required bytes answer most values without a search:
-            // checked on the value itself when there are no transforms
-            // (before the memo's hashing), else on the transformed text.
+            // A regex's required bytes answer most values without a search.
+            // On a long value without transforms they are looked for before
+            // the memo hashes it; a short value is looked up first (a kept
+            // answer costs less than the search for the bytes).
             let gate = match operator {
                 OpIr::Regex(id) => program.regexes[*id as usize].required,
                 _ => None,
             };
-            let (gate_value, gate_text) = if transforms.is_empty() { (gate, None) } else { (None, gate) };
+            let gate_first = if transforms.is_empty() { gate } else { None };
             let found = any_value(
                 rs,
                 req,
                 target,
                 phase,
                 |value, scratch| {
-                    if gate_value.is_some_and(|g| !g.occurs_in(value)) {
+                    if value.len() >= GATE_BEFORE_MEMO && gate_first.is_some_and(|g| !g.occurs_in(value)) {
                         return false;
                     }
                     let Scratch { cond_bufs, work, clean, .. } = scratch;
                     let mut test = || {
                         let text = run_pipeline(transforms, value, cond_bufs);
-                        gate_text.is_none_or(|g| g.occurs_in(text)) && op::eval(operator, text, program, work).is_some()
+                        gate.is_none_or(|g| g.occurs_in(text)) && op::matches(operator, text, program, work)
                     };
                     if memo { memo_op(clean, *pipeline, *op_id, value, test) } else { test() }
                 },
@@ -95,6 +96,10 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
         }
     }
 }
+
+/// Values from this length on are checked for a condition regex's required
+/// bytes before the value cache is asked for a kept result (see `eval`).
+const GATE_BEFORE_MEMO: usize = 64;
 
 /// The value cache's source bytes of an operator's result (see [`memo_op`]);
 /// entries are found by a hash over [`MEMO`].

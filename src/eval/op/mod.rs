@@ -106,6 +106,21 @@ pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) 
     }
 }
 
+/// Whether `op` matches `value`, where the place does not matter (`when`
+/// conditions): a regex stops at its first match state and runs no reverse
+/// search for the match's start.
+#[inline]
+pub(crate) fn matches(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) -> bool {
+    match op {
+        OpIr::Regex(id) if !program.regexes[*id as usize].whole => {
+            let compiled = &program.regexes[*id as usize];
+            let cache = work.regex_cache(*id, &compiled.regex);
+            compiled.regex.search_half_with(cache, &Input::new(value).earliest(true)).is_some()
+        }
+        _ => eval(op, value, program, work).is_some(),
+    }
+}
+
 /// Evaluates `op` once, outside a request (compile-time checks): true when
 /// it matches `value`.
 pub(crate) fn eval_once(op: &OpIr, value: &[u8], program: &Program) -> bool {

@@ -107,6 +107,8 @@ pub(crate) struct Fields {
     /// Reusable buffer parsers may use for temporary work (for example the
     /// JSON path being built). Its content is unspecified between calls.
     pub(crate) work: Vec<u8>,
+    /// The JSON parser's open containers (see `json`); empty between calls.
+    pub(crate) json_levels: Vec<super::json::Level>,
     /// Most argument pairs (query, form, JSON, multipart fields and files)
     /// accepted; see [`Fields::push_arg`].
     pub(crate) max_args: usize,
@@ -123,6 +125,7 @@ impl Fields {
         self.bytes.clear();
         self.pairs.clear();
         self.work.clear();
+        self.json_levels.clear();
         self.arg_count = 0;
         self.file_bytes = 0;
     }

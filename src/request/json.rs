@@ -34,12 +34,12 @@
 //!   input length plus [`NAME_BUDGET_SLACK`] bytes; past that parsing stops
 //!   with `limit_exceeded`.
 //!
-//! Design: no recursion. One record per open container is kept in
-//! [`Fields::work`], each followed by the path segment of its current child:
-//! `[record][key][record][index]...`. A record holds the container kind, the
-//! offset of the previous record, its segment's length and its child count, so
-//! opening, moving to the next child and closing are O(1) truncations, and a
-//! pair's name is copied to the arena by walking the records.
+//! Design: no recursion. One [`Level`] per open container is kept in
+//! [`Fields::json_levels`] (its kind, its child count and where its path ends),
+//! and the path of the current value is kept whole in [`Fields::work`]
+//! (`items.17.sku`): a key or index replaces the innermost segment by a
+//! truncation and an append, closing a container truncates to its own path,
+//! and a pair's name is one copy of the buffer.
 
 use super::fields::{ByteRange, Fields, Origin, ParseError, ParseLimits, ParseStatus};
 
@@ -53,17 +53,17 @@ pub(crate) const NAME_BUDGET_FACTOR: usize = 16;
 /// ... plus this many bytes, so small documents never meet the budget.
 pub(crate) const NAME_BUDGET_SLACK: usize = 64 * 1024;
 
-/// Record layout in `fields.work`: kind (1 byte), then three little-endian u32s:
-/// previous record offset, segment length, child count.
-const KIND: usize = 0;
-/// Offset of the previous record's offset in a record.
-const PREV: usize = 1;
-/// Offset of the segment length in a record.
-const SEGMENT: usize = 5;
-/// Offset of the child count in a record.
-const COUNT: usize = 9;
-/// Size of a record; the segment follows it.
-const RECORD: usize = 13;
+/// An open container whose values are reported (see [`Fields::json_levels`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Level {
+    /// The length of the path (in [`Fields::work`]) of the container itself:
+    /// its children's segments follow it.
+    base: u32,
+    /// Children so far: keys of an object, elements of an array (the next index).
+    count: u32,
+    /// `{` or `[`.
+    kind: u8,
+}
 
 /// What the parser expects next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,12 +102,11 @@ fn error(message: &'static str, offset: usize) -> Stop {
 pub(crate) fn parse_json(input: &[u8], limits: &ParseLimits, fields: &mut Fields) -> ParseStatus {
     let mut status = ParseStatus::default();
     fields.work.clear();
+    fields.json_levels.clear();
     let mut parser = Parser {
         input,
         pos: 0,
         max_depth: limits.max_json_depth,
-        tracked: 0,
-        top: 0,
         skipped: 0,
         skip_kinds: [0; SKIP_LEVELS / 64],
         name_budget: input.len().saturating_mul(NAME_BUDGET_FACTOR).saturating_add(NAME_BUDGET_SLACK),
@@ -121,6 +120,7 @@ pub(crate) fn parse_json(input: &[u8], limits: &ParseLimits, fields: &mut Fields
         Err(Stop::Limit) => status.limit_exceeded = true,
     }
     fields.work.clear();
+    fields.json_levels.clear();
     status
 }
 
@@ -132,10 +132,6 @@ struct Parser<'i> {
     pos: usize,
     /// [`ParseLimits::max_json_depth`].
     max_depth: usize,
-    /// Open containers with a record in `fields.work`.
-    tracked: usize,
-    /// Offset of the innermost record (meaningless when `tracked` is 0).
-    top: usize,
     /// Open containers beyond `max_depth`, skipped.
     skipped: usize,
     /// Kinds of the skipped containers, one bit each: set for arrays.
@@ -217,8 +213,8 @@ impl Parser<'_> {
     }
 
     /// The state after a complete value.
-    fn after_value(&self) -> State {
-        if self.tracked == 0 && self.skipped == 0 { State::Done } else { State::Next }
+    fn after_value(&self, fields: &Fields) -> State {
+        if fields.json_levels.is_empty() && self.skipped == 0 { State::Done } else { State::Next }
     }
 
     /// True when the innermost open container is an array.
@@ -227,7 +223,7 @@ impl Parser<'_> {
             let level = self.skipped - 1;
             (self.skip_kinds[level / 64] >> (level % 64)) & 1 == 1
         } else {
-            fields.work.get(self.top + KIND) == Some(&b'[')
+            fields.json_levels.last().is_some_and(|l| l.kind == b'[')
         }
     }
 
@@ -250,7 +246,7 @@ impl Parser<'_> {
                 }
                 let value = fields.range_from(start);
                 self.emit(value, fields)?;
-                Ok(self.after_value())
+                Ok(self.after_value(fields))
             }
             b'-' | b'0'..=b'9' => {
                 let start = self.pos;
@@ -259,7 +255,7 @@ impl Parser<'_> {
                     let value = fields.push_bytes(&self.input[start..self.pos]);
                     self.emit(value, fields)?;
                 }
-                Ok(self.after_value())
+                Ok(self.after_value(fields))
             }
             b't' | b'f' | b'n' => {
                 let literal: &[u8] = match b {
@@ -275,17 +271,17 @@ impl Parser<'_> {
                     let value = if b == b'n' { fields.range_from(fields.mark()) } else { fields.push_bytes(literal) };
                     self.emit(value, fields)?;
                 }
-                Ok(self.after_value())
+                Ok(self.after_value(fields))
             }
             _ => Err(error("expected a json value", self.pos)),
         }
     }
 
     /// Opens the container `kind` (`{` or `[`) at the current position: a new
-    /// record, or a skipped level when it is too deep.
+    /// [`Level`], or a skipped level when it is too deep.
     fn open(&mut self, kind: u8, fields: &mut Fields) -> Result<(), Stop> {
         self.pos += 1;
-        if self.skipping() || self.tracked >= self.max_depth {
+        if self.skipping() || fields.json_levels.len() >= self.max_depth {
             self.limit_exceeded = true;
             if self.skipped == SKIP_LEVELS {
                 return Err(Stop::Limit);
@@ -299,13 +295,7 @@ impl Parser<'_> {
             self.skipped += 1;
             return Ok(());
         }
-        let start = fields.work.len();
-        let previous = if self.tracked == 0 { u32::MAX } else { to_u32(self.top) };
-        fields.work.push(kind);
-        fields.work.extend_from_slice(&previous.to_le_bytes());
-        fields.work.extend_from_slice(&[0; 8]);
-        self.top = start;
-        self.tracked += 1;
+        fields.json_levels.push(Level { base: to_u32(fields.work.len()), count: 0, kind });
         Ok(())
     }
 
@@ -316,45 +306,53 @@ impl Parser<'_> {
         self.pos += 1;
         if self.skipping() {
             self.skipped -= 1; // skipping() means skipped > 0
-            return Ok(self.after_value());
+            return Ok(self.after_value(fields));
         }
-        let children = read_u32(&fields.work, self.top + COUNT);
-        let previous = read_u32(&fields.work, self.top + PREV);
-        fields.work.truncate(self.top);
-        self.top = previous as usize;
-        self.tracked = self.tracked.saturating_sub(1);
-        if children == 0 && self.tracked > 0 {
+        let Some(level) = fields.json_levels.pop() else { return Ok(self.after_value(fields)) };
+        fields.work.truncate(level.base as usize);
+        if level.count == 0 && !fields.json_levels.is_empty() {
             let value = fields.range_from(fields.mark());
             self.emit(value, fields)?;
         }
-        Ok(self.after_value())
+        Ok(self.after_value(fields))
     }
 
-    /// Reads the key at the current position into the innermost record's segment.
+    /// Reads the key at the current position: it becomes the innermost level's segment of the path.
     fn key(&mut self, fields: &mut Fields) -> Result<(), Stop> {
         if self.skipping() {
             self.pos = scan_string(self.input, self.pos, None).map_err(Stop::Error)?;
             return Ok(());
         }
-        let segment = self.top + RECORD;
-        fields.work.truncate(segment);
+        self.start_segment(fields);
         self.pos = scan_string(self.input, self.pos, Some(&mut fields.work)).map_err(Stop::Error)?;
-        let length = to_u32(fields.work.len().saturating_sub(segment));
-        write_u32(&mut fields.work, self.top + SEGMENT, length);
-        let children = read_u32(&fields.work, self.top + COUNT);
-        write_u32(&mut fields.work, self.top + COUNT, children.saturating_add(1));
+        if let Some(level) = fields.json_levels.last_mut() {
+            level.count = level.count.saturating_add(1);
+        }
         Ok(())
     }
 
+    /// Cuts the path back to the innermost container's, ready for its next
+    /// child's segment (after a `.` below the top level).
+    fn start_segment(&self, fields: &mut Fields) {
+        let depth = fields.json_levels.len();
+        if let Some(level) = fields.json_levels.last() {
+            fields.work.truncate(level.base as usize);
+            if depth > 1 {
+                fields.work.push(b'.');
+            }
+        }
+    }
+
     /// Starts the next element of the innermost array: its index becomes the
-    /// record's segment.
+    /// segment of the path.
     fn begin_element(&mut self, fields: &mut Fields) {
         if self.skipping() {
             return;
         }
-        let segment = self.top + RECORD;
-        fields.work.truncate(segment);
-        let index = read_u32(&fields.work, self.top + COUNT);
+        self.start_segment(fields);
+        let Some(level) = fields.json_levels.last_mut() else { return };
+        let index = level.count;
+        level.count = index.saturating_add(1);
         let mut digits = [0u8; 10];
         let mut n = index;
         let mut first = digits.len();
@@ -367,8 +365,6 @@ impl Parser<'_> {
             }
         }
         fields.work.extend_from_slice(&digits[first..]);
-        write_u32(&mut fields.work, self.top + SEGMENT, to_u32(digits.len() - first));
-        write_u32(&mut fields.work, self.top + COUNT, index.saturating_add(1));
     }
 
     /// Adds the pair (current path, `value`) unless skipping; stops at the
@@ -378,7 +374,7 @@ impl Parser<'_> {
             return Ok(());
         }
         let start = fields.mark();
-        copy_path(&fields.work, self.tracked, &mut fields.bytes);
+        fields.bytes.extend_from_slice(&fields.work);
         let name = fields.range_from(start);
         if name.len() > self.name_budget || !fields.push_arg(Origin::Json, name, value) {
             fields.bytes.truncate(value.start.min(name.start) as usize);
@@ -389,37 +385,10 @@ impl Parser<'_> {
     }
 }
 
-/// Appends the dotted path of the `levels` records in `work` to `out`.
-fn copy_path(work: &[u8], levels: usize, out: &mut Vec<u8>) {
-    let mut at = 0;
-    for level in 0..levels {
-        let length = read_u32(work, at + SEGMENT) as usize;
-        let segment = at + RECORD;
-        if level > 0 {
-            out.push(b'.');
-        }
-        out.extend_from_slice(work.get(segment..segment + length).unwrap_or(&[]));
-        at = segment + length;
-    }
-}
-
 /// `value` as a u32; offsets in `fields.work` stay far below 4 GiB because the
 /// input they come from does.
 fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
-}
-
-/// The little-endian u32 at `at` in `work` (0 if out of range, which the record
-/// layout rules out).
-fn read_u32(work: &[u8], at: usize) -> u32 {
-    work.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes)
-}
-
-/// Writes `value` as a little-endian u32 at `at` in `work`.
-fn write_u32(work: &mut [u8], at: usize, value: u32) {
-    if let Some(b) = work.get_mut(at..at + 4) {
-        b.copy_from_slice(&value.to_le_bytes());
-    }
 }
 
 /// The four hex digits at `input[at..at + 4]` as a number.
@@ -445,13 +414,27 @@ fn unicode_escape(input: &[u8], at: usize) -> Result<(char, usize), ParseError> 
     Ok((char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6))
 }
 
+/// The bytes that end a run of plain string bytes: the closing quote, a
+/// backslash, and the control characters JSON forbids in strings.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Scans the string whose opening quote is at `input[open]`, appending its
 /// unescaped bytes to `out` if given. Returns the offset after the closing quote.
 fn scan_string(input: &[u8], open: usize, mut out: Option<&mut Vec<u8>>) -> Result<usize, ParseError> {
     let mut i = open + 1;
     loop {
         let rest = input.get(i..).unwrap_or(&[]);
-        let Some(run) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+        let Some(run) = rest.iter().position(|&b| STRING_STOP[usize::from(b)]) else {
             return Err(ParseError { message: "unterminated string", offset: open });
         };
         if let Some(out) = out.as_mut() {
@@ -721,7 +704,7 @@ mod tests {
             assert_eq!(status.error, None, "{depth}");
             assert_eq!(status.limit_exceeded, depth > 64, "{depth}");
             assert_eq!(f.pairs.len(), usize::from(depth <= 64), "{depth}");
-            assert!(f.work.capacity() < 64 * (RECORD + 8), "{depth}");
+            assert!(f.work.capacity() < 64 * 8 && f.json_levels.capacity() <= 64, "{depth}");
         }
         let mut f = fields();
         let input = "[".repeat(64);
@@ -769,10 +752,10 @@ mod tests {
         let limits = ParseLimits { max_json_depth: 3, ..ParseLimits::default() };
         let mut f = fields();
         parse_json(input, &limits, &mut f);
-        let capacities = (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity());
+        let capacities = (f.bytes.capacity(), f.pairs.capacity(), f.work.capacity(), f.json_levels.capacity());
         f.clear();
         parse_json(input, &limits, &mut f);
-        assert_eq!((f.bytes.capacity(), f.pairs.capacity(), f.work.capacity()), capacities);
+        assert_eq!((f.bytes.capacity(), f.pairs.capacity(), f.work.capacity(), f.json_levels.capacity()), capacities);
     }
 
     /// A JSON value for property tests; strings carry how to escape them.

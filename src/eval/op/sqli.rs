@@ -229,16 +229,26 @@ fn plain_word(word: &[u8], dotted: bool) -> bool {
 
 /// Whether libinjection could read the word `word` (starting with a letter or
 /// `_`) as anything but one bareword: it or its part before any `.` may be a
-/// SQL word.
+/// SQL word. A part with a `.` in it can only be one of the table's few
+/// dotted words (`SYS.FN_MY_PERMISSIONS`), so those are looked up only when
+/// the part before the first `.` is the head of one.
 fn may_be_sql_words(word: &[u8]) -> bool {
-    may_be_sql_word(word) || word.iter().enumerate().any(|(i, &b)| b == b'.' && may_be_sql_word(&word[..i]))
+    let Some(dot) = memchr::memchr(b'.', word) else { return may_be_sql_word(word) };
+    match keyword_index().find(&word[..dot]) {
+        Some(Found::Keyword(_) | Found::PhraseStart) => true,
+        None => false,
+        Some(Found::DottedHead) => {
+            may_be_sql_word(word)
+                || word.iter().enumerate().skip(dot + 1).any(|(i, &b)| b == b'.' && may_be_sql_word(&word[..i]))
+        }
+    }
 }
 
 /// Whether libinjection could read `word` as more than a bareword: a keyword,
 /// or the first word of a keyword phrase (`CURRENT PATH`) whose first word is
 /// not a keyword by itself. One probe of the keyword index, which holds both.
 fn may_be_sql_word(word: &[u8]) -> bool {
-    keyword_index().find(word).is_some()
+    matches!(keyword_index().find(word), Some(Found::Keyword(_) | Found::PhraseStart))
 }
 
 /// First words of the keyword table's phrases that are not keywords themselves
@@ -935,6 +945,10 @@ struct KeywordIndex {
     shapes: Vec<u64>,
     /// First words of phrases that are not keywords (`AT`, `CURRENT`, ...).
     phrase_starts: Vec<&'static [u8]>,
+    /// The parts before the first `.` of the table's dotted words (`SYS`,
+    /// `UTL_HTTP`, ...) that are neither keywords nor phrase starts; their
+    /// slots follow the phrase starts'.
+    dotted_heads: Vec<&'static [u8]>,
 }
 
 /// What [`KeywordIndex::find`] found.
@@ -944,6 +958,9 @@ enum Found {
     Keyword(u8),
     /// The first word of a phrase, not a keyword by itself.
     PhraseStart,
+    /// The part before the first `.` of a dotted word of the table, neither
+    /// a keyword nor a phrase start by itself.
+    DottedHead,
 }
 
 impl KeywordIndex {
@@ -954,6 +971,7 @@ impl KeywordIndex {
             mask: size - 1,
             shapes: vec![0u64; SHAPE_CLASSES * SHAPE_CLASSES],
             phrase_starts: Vec::new(),
+            dotted_heads: Vec::new(),
         };
         for (i, k) in SQL_KEYWORDS.iter().enumerate() {
             index.insert(k.word.as_bytes(), i as u32 + 1);
@@ -965,6 +983,15 @@ impl KeywordIndex {
                 index.phrase_starts.push(first.as_bytes());
                 let slot = (SQL_KEYWORDS.len() + index.phrase_starts.len()) as u32;
                 index.insert(first.as_bytes(), slot);
+            }
+        }
+        for k in SQL_KEYWORDS.iter() {
+            if let Some((head, _)) = k.word.split_once('.')
+                && index.find(head.as_bytes()).is_none()
+            {
+                index.dotted_heads.push(head.as_bytes());
+                let slot = (SQL_KEYWORDS.len() + index.phrase_starts.len() + index.dotted_heads.len()) as u32;
+                index.insert(head.as_bytes(), slot);
             }
         }
         index
@@ -1012,8 +1039,16 @@ impl KeywordIndex {
                 if k.word.as_bytes() == upper {
                     return Some(Found::Keyword(k.token_type));
                 }
-            } else if self.phrase_starts[slot - 1 - SQL_KEYWORDS.len()] == upper {
-                return Some(Found::PhraseStart);
+            } else {
+                let extra = slot - 1 - SQL_KEYWORDS.len();
+                match self.phrase_starts.get(extra) {
+                    Some(&start) if start == upper => return Some(Found::PhraseStart),
+                    Some(_) => {}
+                    None if self.dotted_heads[extra - self.phrase_starts.len()] == upper => {
+                        return Some(Found::DottedHead);
+                    }
+                    None => {}
+                }
             }
             at = (at + 1) & self.mask;
         }
@@ -1051,7 +1086,7 @@ fn keyword_index() -> &'static KeywordIndex {
 fn keyword_type(word: &[u8]) -> Option<u8> {
     match keyword_index().find(word)? {
         Found::Keyword(ty) => Some(ty),
-        Found::PhraseStart => None,
+        Found::PhraseStart | Found::DottedHead => None,
     }
 }
 
@@ -1570,7 +1605,21 @@ mod tests {
                 .filter(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
                 .collect();
             let keyword = prop::sample::select(keywords);
+            // The table's dotted words (`SYS.FN_MY_PERMISSIONS`), cut
+            // anywhere and followed by a few more bytes.
+            let dotted: Vec<&'static str> = SQL_KEYWORDS
+                .iter()
+                .filter(|k| k.token_type != b'F' && k.word.contains('.') && !k.word.contains(' '))
+                .map(|k| k.word)
+                .collect();
+            let dotted = (prop::sample::select(dotted), 0..40usize, "[a-z._]{0,3}", any::<bool>()).prop_map(
+                |(d, cut, tail, lower)| {
+                    let word = format!("{}{tail}", &d[..cut.min(d.len())]);
+                    if lower { word.to_ascii_lowercase() } else { word }
+                },
+            );
             prop_oneof![
+                dotted,
                 keyword.clone().prop_map(|k| k.to_string()),
                 keyword.clone().prop_map(|k| k.to_ascii_lowercase()),
                 (0u32..1000, keyword.clone()).prop_map(|(n, k)| format!("{n}{k}")),

@@ -530,7 +530,7 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     let chunks = sp.scanners.len();
     let Scratch { bufs, outs, out_class, classes, active, work, clean, .. } = scratch;
     classes.begin(chunks);
-    if !case_texts(sp, value, active, classes, &mut bufs[0], &mut res.stats) {
+    if !case_texts(sp, value, active, classes, &mut res.stats) {
         walk_trie(sp, value, active, classes, bufs, outs, out_class, &mut res.stats);
     }
     work.ac_passes.clear();
@@ -657,16 +657,8 @@ fn walk_trie(
 /// lowercase, its uppercase, each for the active groups whose pipeline
 /// gives it; the same texts and groups as [`walk_trie`] collects, made
 /// without walking the trie. Returns false
-/// (and collects nothing) for other values. `buf` is a scratch buffer (the
-/// trie's buffer of depth 0, which the walk never writes).
-fn case_texts(
-    sp: &SourcePlan,
-    value: &[u8],
-    active: &[u64],
-    classes: &mut Classes,
-    buf: &mut Vec<u8>,
-    stats: &mut Stats,
-) -> bool {
+/// (and collects nothing) for other values.
+fn case_texts(sp: &SourcePlan, value: &[u8], active: &[u64], classes: &mut Classes, stats: &mut Stats) -> bool {
     let Some(plan) = &sp.case_only else { return false };
     let bytes = classes.value_bytes(value);
     // (The exceptions have no letters: a step that changes case leaves them
@@ -685,14 +677,22 @@ fn case_texts(
             CaseEffect::Lower => bytes.intersects(&UPPER),
             CaseEffect::Upper => bytes.intersects(&LOWER),
         };
+        // A text that changes differs from the value, and the lowercase
+        // from the uppercase when both change (the value then has letters
+        // of both cases): each is a class of its own, its bytes those of
+        // the value with the letters mapped.
         let c = if changes {
             stats.transform_steps += 1;
-            buf.clear();
-            buf.extend(value.iter().map(|b| match effect {
-                CaseEffect::Upper => b.to_ascii_uppercase(),
-                _ => b.to_ascii_lowercase(),
-            }));
-            classes.class_of(buf, value, false)
+            match effect {
+                CaseEffect::Upper => classes.push_distinct(bytes.to_ascii_uppercase(), |text| {
+                    text.extend_from_slice(value);
+                    text.make_ascii_uppercase();
+                }),
+                _ => classes.push_distinct(bytes.to_ascii_lowercase(), |text| {
+                    text.extend_from_slice(value);
+                    text.make_ascii_lowercase();
+                }),
+            }
         } else {
             classes.class_of(value, value, true)
         };
@@ -1210,11 +1210,15 @@ rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim matc
                 let Scratch { bufs, outs, out_class, classes, .. } = &mut scratch;
                 let mut stats = Stats::default();
                 classes.begin(chunks);
-                if !case_texts(sp, value, &active, classes, &mut bufs[0], &mut stats) {
+                if !case_texts(sp, value, &active, classes, &mut stats) {
                     prop_assert_eq!(classes.len(), 0);
                     continue;
                 }
                 taken += 1;
+                for c in 0..classes.len() {
+                    let text = classes.text(c, value).to_vec();
+                    prop_assert_eq!(classes.bytes(c, value), ByteSet::of_text(&text), "{:?} {:?}", source, text);
+                }
                 let fast = texts(classes, value, chunks);
                 classes.begin(chunks);
                 walk_trie(sp, value, &active, classes, bufs, outs, out_class, &mut stats);
@@ -1235,9 +1239,9 @@ rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim matc
         }
         for value in [&b"two words"[..], b"a/b", b"50%", b"x&y", b".", b".."] {
             let mut scratch = Scratch::for_ruleset(&rulesets()[0]);
-            let Scratch { bufs, classes, .. } = &mut scratch;
+            let Scratch { classes, .. } = &mut scratch;
             classes.begin(json.scanners.len());
-            assert!(!case_texts(json, value, &json.unkeyed, classes, &mut bufs[0], &mut Stats::default()));
+            assert!(!case_texts(json, value, &json.unkeyed, classes, &mut Stats::default()));
         }
     }
 

@@ -130,6 +130,23 @@ impl Classes {
         self.texts.len() - 1
     }
 
+    /// Adds a class for a text known to differ from the value and from
+    /// every class so far, whose bytes are known: `write` puts the text
+    /// into a buffer of the classes (no search, no second copy, no pass
+    /// over its bytes).
+    pub(crate) fn push_distinct(&mut self, bytes: ByteSet, write: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let b = self.texts.iter().filter(|s| s.is_some()).count();
+        if self.bufs.len() <= b {
+            self.bufs.push(Vec::new());
+        }
+        self.bufs[b].clear();
+        write(&mut self.bufs[b]);
+        self.byte_sets.push(bytes);
+        self.texts.push(Some(b));
+        self.masks.resize(self.texts.len() * self.chunks, 0);
+        self.texts.len() - 1
+    }
+
     /// Adds groups (a mask of chunk `chunk`) to class `c`.
     pub(crate) fn add(&mut self, c: usize, chunk: usize, groups: u64) {
         self.masks[c * self.chunks + chunk] |= groups;

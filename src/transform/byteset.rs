@@ -89,6 +89,21 @@ impl ByteSet {
         self.0.iter().zip(other.0.iter()).any(|(a, b)| a & b != 0)
     }
 
+    /// The bytes of a text's ASCII lowercase, from the bytes of the text:
+    /// `A`-`Z` (bits 1-26 of the second word) become `a`-`z` (bits 33-58).
+    pub(crate) const fn to_ascii_lowercase(self) -> ByteSet {
+        const UPPER: u64 = ((1 << 26) - 1) << 1;
+        let [a, b, c, d] = self.0;
+        ByteSet([a, (b & !UPPER) | ((b & UPPER) << 32), c, d])
+    }
+
+    /// The bytes of a text's ASCII uppercase, from the bytes of the text.
+    pub(crate) const fn to_ascii_uppercase(self) -> ByteSet {
+        const LOWER: u64 = ((1 << 26) - 1) << 33;
+        let [a, b, c, d] = self.0;
+        ByteSet([a, (b & !LOWER) | ((b & LOWER) >> 32), c, d])
+    }
+
     /// The bytes, in order.
     pub(crate) fn iter(self) -> impl Iterator<Item = u8> {
         (0..=255u8).filter(move |&b| self.contains(b))
@@ -266,6 +281,14 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The bytes of a text's lowercase and uppercase follow from the text's bytes.
+        #[test]
+        fn case_mapped_sets_are_the_sets_of_the_case_mapped_texts(text in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let bytes = ByteSet::of_text(&text);
+            prop_assert_eq!(bytes.to_ascii_lowercase(), ByteSet::of_text(&text.to_ascii_lowercase()));
+            prop_assert_eq!(bytes.to_ascii_uppercase(), ByteSet::of_text(&text.to_ascii_uppercase()));
+        }
 
         /// A gate finds a byte of its set exactly when the text has one,
         /// for sets of every size.

@@ -537,7 +537,7 @@ impl<'c> Lowerer<'c> {
             match part {
                 Part::Done(cond) => conds.push(cond),
                 Part::Group(g) => {
-                    let (target, regexes) = groups[g].take()?;
+                    let Some((target, regexes)) = groups[g].take() else { continue };
                     let span = regexes[0].1;
                     let merged = if regexes.len() == 1 {
                         regexes.into_iter().next().map(|(hir, span)| regex::compile_hir(hir, &file.source, span))

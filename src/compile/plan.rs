@@ -317,6 +317,10 @@ pub(crate) struct SourcePlan {
     /// The texts of values that only change case in the source's pipelines
     /// (see [`CaseOnly`]); None when a transform may change any value.
     pub(crate) case_only: Option<CaseOnly>,
+    /// The same for values with single spaces between words, which the
+    /// pipelines may also take out (`remove_whitespace`): see
+    /// [`Transform::spaced_triggers`].
+    pub(crate) spaced: Option<CaseOnly>,
     /// The groups of every trie node, node after node (see [`TrieNode::groups`]):
     /// (scanner chunk, mask of its groups ending at the node).
     pub(crate) node_groups: Vec<(u16, u64)>,
@@ -327,25 +331,35 @@ pub(crate) struct SourcePlan {
 /// The distinct texts of a value that has none of [`CaseOnly::triggers`]: its
 /// pipelines can then only change its case (each gives the value, its
 /// lowercase or its uppercase, by the last step that changes case; see
-/// [`Transform::case_effect`]), so the matcher makes those texts directly
-/// instead of walking the trie. Numbers, identifiers, single words, most
-/// tokens and enum values take this way.
+/// [`Transform::case_effect`]), and, in the plan for values with single
+/// spaces between words ([`SourcePlan::spaced`]), take the spaces out; so
+/// the matcher makes those texts directly instead of walking the trie.
+/// Numbers, identifiers, single words, most tokens and enum values take
+/// this way, and plain prose (`Product 2 blue cotton shirt`).
 #[derive(Debug, Default)]
 pub(crate) struct CaseOnly {
-    /// The union of the pipelines' [`Transform::case_triggers`].
+    /// The union of the pipelines' [`Transform::case_triggers`] (or
+    /// [`Transform::spaced_triggers`]).
     pub(crate) triggers: ByteSet,
     /// The union of their [`Transform::case_exceptions`]: values that take
     /// the walk although they have none of the triggers.
     pub(crate) exceptions: Vec<&'static [u8]>,
-    /// By [`CaseEffect`] (the value, lowercased, uppercased): per merged
-    /// scanner, the groups whose pipeline gives that text.
-    pub(crate) groups: [Vec<u64>; 3],
+    /// By text, [`CaseOnly::text`]: per merged scanner, the groups whose
+    /// pipeline gives that text.
+    pub(crate) groups: [Vec<u64>; 6],
     /// Per merged scanner: the groups whose pipeline has a step.
     pub(crate) transformed: Vec<u64>,
 }
 
 impl CaseOnly {
-    fn of(program: &Program, groups: &[Group], chunks: usize) -> Option<CaseOnly> {
+    /// The index into [`CaseOnly::groups`] of the text a pipeline gives: by
+    /// its case effect, then whether it takes the spaces out.
+    pub(crate) fn text(effect: CaseEffect, spaces_removed: bool) -> usize {
+        effect as usize * 2 + usize::from(spaces_removed)
+    }
+
+    /// The plan of a source's groups; `spaced` for values with single spaces.
+    fn of(program: &Program, groups: &[Group], chunks: usize, spaced: bool) -> Option<CaseOnly> {
         let mut plan = CaseOnly {
             triggers: ByteSet::EMPTY,
             exceptions: Vec::new(),
@@ -355,8 +369,10 @@ impl CaseOnly {
         for group in groups {
             let pipeline = &program.pipelines[group.pipeline as usize];
             let mut effect = CaseEffect::Same;
+            let mut removed = false;
             for &t in pipeline {
-                plan.triggers = plan.triggers.union(t.case_triggers()?);
+                let triggers = if spaced { t.spaced_triggers()? } else { t.case_triggers()? };
+                plan.triggers = plan.triggers.union(triggers);
                 for &e in t.case_exceptions() {
                     if !plan.exceptions.contains(&e) {
                         plan.exceptions.push(e);
@@ -365,9 +381,10 @@ impl CaseOnly {
                 if t.case_effect() != CaseEffect::Same {
                     effect = t.case_effect();
                 }
+                removed |= spaced && t.removes_spaces();
             }
             let (chunk, bit) = (usize::from(group.chunk), 1u64 << group.bit);
-            plan.groups[effect as usize][chunk] |= bit;
+            plan.groups[CaseOnly::text(effect, removed)][chunk] |= bit;
             if !pipeline.is_empty() {
                 plan.transformed[chunk] |= bit;
             }
@@ -537,7 +554,8 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
                 }
             }
         }
-        sp.case_only = CaseOnly::of(program, &sp.groups, sp.scanners.len());
+        sp.case_only = CaseOnly::of(program, &sp.groups, sp.scanners.len(), false);
+        sp.spaced = CaseOnly::of(program, &sp.groups, sp.scanners.len(), true);
         sp.key_free = source == Source::JsonValue
             && !program.rules.iter().zip(&plan.key_checked).any(|(rule, checked)| {
                 checked.contains(source) && rule.scan.as_ref().is_some_and(|s| s.sources().contains(source))

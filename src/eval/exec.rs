@@ -11,7 +11,7 @@ use super::scratch::{AC_LOG_MAX, Classes, Scratch, UNKNOWN, Work};
 use super::{Action, Match, Phase, Verdict, cond, op};
 use crate::compile::ir::{KeyMatch, OpIr, RuleAction, RuleIdx, RuleKind};
 use crate::compile::plan::{
-    AcOwner, Anchor, INLINE_CHUNKS, Member, MemberKind, Scanner, SourcePlan, key_always_checked,
+    AcOwner, Anchor, CaseOnly, INLINE_CHUNKS, Member, MemberKind, Scanner, SourcePlan, key_always_checked,
 };
 use crate::compile::regex::CLEAN_TEXT_TIERS;
 use crate::compile::sec_ir::BodyProcessor;
@@ -653,49 +653,76 @@ fn walk_trie(
 }
 
 /// The texts of a value that has none of its source's case-only triggers
-/// (see [`CaseOnly`](crate::compile::plan::CaseOnly)): the value, its
-/// lowercase, its uppercase, each for the active groups whose pipeline
-/// gives it; the same texts and groups as [`walk_trie`] collects, made
-/// without walking the trie. Returns false
-/// (and collects nothing) for other values.
+/// (see [`CaseOnly`]): the value, its lowercase, its uppercase, and for a
+/// value with single spaces between words ([`SourcePlan::spaced`]) the same
+/// three without the spaces, each for the active groups whose pipeline gives
+/// it; the same texts and groups as [`walk_trie`] collects, made without
+/// walking the trie. Returns false (and collects nothing) for other values.
 fn case_texts(sp: &SourcePlan, value: &[u8], active: &[u64], classes: &mut Classes, stats: &mut Stats) -> bool {
-    let Some(plan) = &sp.case_only else { return false };
     let bytes = classes.value_bytes(value);
+    let spaced = bytes.contains(b' ');
+    let Some(plan) = (if spaced { &sp.spaced } else { &sp.case_only }) else { return false };
     // (The exceptions have no letters: a step that changes case leaves them
     // as they are.)
     if bytes.intersects(&plan.triggers) || plan.exceptions.contains(&value) {
         return false;
     }
+    if spaced
+        && (value.first() == Some(&b' ') || value.last() == Some(&b' ') || memchr::memmem::find(value, b"  ").is_some())
+    {
+        return false;
+    }
     const UPPER: ByteSet = ByteSet::range(b'A', b'Z');
     const LOWER: ByteSet = ByteSet::range(b'a', b'z');
-    for (effect, groups) in [CaseEffect::Same, CaseEffect::Lower, CaseEffect::Upper].into_iter().zip(&plan.groups) {
+    const EFFECTS: [CaseEffect; 3] = [CaseEffect::Same, CaseEffect::Lower, CaseEffect::Upper];
+    // Per text (see `CaseOnly::text`), its class once made: a case step that
+    // changes nothing gives the text of `Same`.
+    let mut made = [usize::MAX; 6];
+    for (i, groups) in plan.groups.iter().enumerate() {
         if groups.iter().zip(active).all(|(g, a)| g & a == 0) {
             continue;
         }
-        let changes = match effect {
-            CaseEffect::Same => false,
-            CaseEffect::Lower => bytes.intersects(&UPPER),
-            CaseEffect::Upper => bytes.intersects(&LOWER),
+        let removed = i % 2 == 1;
+        let effect = match EFFECTS[i / 2] {
+            CaseEffect::Lower if bytes.intersects(&UPPER) => CaseEffect::Lower,
+            CaseEffect::Upper if bytes.intersects(&LOWER) => CaseEffect::Upper,
+            _ => CaseEffect::Same,
         };
-        // A text that changes differs from the value, and the lowercase
-        // from the uppercase when both change (the value then has letters
-        // of both cases): each is a class of its own, its bytes those of
-        // the value with the letters mapped.
-        let c = if changes {
-            stats.transform_steps += 1;
-            match effect {
-                CaseEffect::Upper => classes.push_distinct(bytes.to_ascii_uppercase(), |text| {
-                    text.extend_from_slice(value);
-                    text.make_ascii_uppercase();
-                }),
-                _ => classes.push_distinct(bytes.to_ascii_lowercase(), |text| {
-                    text.extend_from_slice(value);
-                    text.make_ascii_lowercase();
-                }),
+        let text = CaseOnly::text(effect, removed);
+        // A text that changes differs from the value; texts that change
+        // differ from each other (without the spaces they are shorter than
+        // with them, and the lowercase and the uppercase both change only
+        // when the value has letters of both cases): each is a class of its
+        // own, its bytes those of the value with the letters mapped and
+        // without the space.
+        let c = match made[text] {
+            usize::MAX if effect == CaseEffect::Same && !removed => classes.class_of(value, value, true),
+            usize::MAX => {
+                stats.transform_steps += 1;
+                let mut mapped = match effect {
+                    CaseEffect::Same => bytes,
+                    CaseEffect::Lower => bytes.to_ascii_lowercase(),
+                    CaseEffect::Upper => bytes.to_ascii_uppercase(),
+                };
+                if removed {
+                    mapped = mapped.difference(ByteSet::of(b" "));
+                }
+                classes.push_distinct(mapped, |out| {
+                    if removed {
+                        out.extend(value.iter().copied().filter(|&b| b != b' '));
+                    } else {
+                        out.extend_from_slice(value);
+                    }
+                    match effect {
+                        CaseEffect::Same => {}
+                        CaseEffect::Lower => out.make_ascii_lowercase(),
+                        CaseEffect::Upper => out.make_ascii_uppercase(),
+                    }
+                })
             }
-        } else {
-            classes.class_of(value, value, true)
+            c => c,
         };
+        made[text] = c;
         for (chunk, ((g, a), t)) in groups.iter().zip(active).zip(&plan.transformed).enumerate() {
             let mask = g & a;
             if mask != 0 {
@@ -1182,6 +1209,10 @@ rule 3 "c" { severity critical inspect args transform uppercase, cmd_line match 
 rule 4 "d" { severity critical inspect args transform cmd_line, url_decode match contains "q" }
 rule 5 "e" { severity critical inspect args, headers match contains "Q" }
 rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim match length > 3 }
+rule 7 "g" { severity critical inspect args transform remove_whitespace, uppercase match contains "AB" }
+rule 8 "h" { severity critical inspect args transform lowercase, remove_whitespace, trim match contains "ab" }
+rule 9 "i" { severity critical inspect args transform compress_whitespace, trim_left match contains "a b" }
+rule 10 "j" { severity critical inspect args transform remove_whitespace match contains "aB" }
 "#;
             let mixed = Ruleset::builder().source("mixed.rules", mixed).build().unwrap();
             vec![default(1), default(4), mixed]
@@ -1232,12 +1263,25 @@ rule 6 "f" { severity critical inspect args["id"] transform uppercase, trim matc
     fn words_numbers_and_tokens_take_the_case_only_way() {
         let json = &rulesets()[0].plan.sources[Source::JsonValue.index()];
         assert!(json.case_only.is_some());
-        for value in
-            [&b"SKU-000123"[..], b"active", b"42", b"TRUE", b"d41d8cd9-8f00", b"", b"9.99", b"items.0.sku", b"..."]
-        {
+        for value in [
+            &b"SKU-000123"[..],
+            b"active",
+            b"42",
+            b"TRUE",
+            b"d41d8cd9-8f00",
+            b"",
+            b"9.99",
+            b"items.0.sku",
+            b"...",
+            b"two words",
+            b"Product 2 blue Cotton shirt",
+            b"a b c",
+        ] {
             assert!(compare(&rulesets()[0], value).unwrap() > 0, "{value:?}");
         }
-        for value in [&b"two words"[..], b"a/b", b"50%", b"x&y", b".", b".."] {
+        // Also under rules that take the spaces out, compress or trim them.
+        assert!(compare(&rulesets()[2], b"Product 2 blue Cotton shirt").unwrap() > 0);
+        for value in [&b"a/b"[..], b"50%", b"x&y", b".", b"..", b" two", b"two ", b"two  words", b"two\twords", b" "] {
             let mut scratch = Scratch::for_ruleset(&rulesets()[0]);
             let Scratch { classes, .. } = &mut scratch;
             classes.begin(json.scanners.len());
@@ -1299,8 +1343,8 @@ rule 3 "c" { severity critical inspect args match contains "zz" }
             }
         }
 
-        /// A value that takes the case-only way gets the texts and groups
-        /// the trie walk gives it.
+        /// A value that takes the case-only way (with single spaces or none)
+        /// gets the texts and groups the trie walk gives it.
         #[test]
         fn case_only_texts_are_the_trie_walks(
             value in proptest::collection::vec(
@@ -1308,7 +1352,8 @@ rule 3 "c" { severity critical inspect args match contains "zz" }
                     4 => b'a'..=b'z',
                     4 => b'A'..=b'Z',
                     2 => b'0'..=b'9',
-                    1 => proptest::sample::select(&b"-_@:=<>!~*$#."[..]),
+                    2 => Just(b' '),
+                    1 => proptest::sample::select(&b"-_@:=<>!~*$#.\t"[..]),
                     1 => any::<u8>(),
                 ],
                 0..24,

@@ -219,6 +219,29 @@ impl super::Transform {
         }
     }
 
+    /// [`Transform::case_triggers`] for a value whose only spaces are single
+    /// ones between other bytes (none first or last, never two in a row):
+    /// on such a value `compress_whitespace` and the trims do nothing to the
+    /// spaces, `remove_whitespace` removes them (see
+    /// [`Transform::removes_spaces`]) and `cmd_line` keeps them, so for these
+    /// the space is no trigger. Other white space stays one.
+    pub(crate) fn spaced_triggers(self) -> Option<ByteSet> {
+        use super::Transform as T;
+        let triggers = self.case_triggers()?;
+        Some(match self {
+            T::CompressWhitespace | T::RemoveWhitespace | T::Trim | T::TrimLeft | T::TrimRight | T::CmdLine => {
+                triggers.difference(ByteSet::of(b" "))
+            }
+            _ => triggers,
+        })
+    }
+
+    /// Whether this transform removes the spaces of a value without its
+    /// [`Transform::spaced_triggers`] (besides its [`Transform::case_effect`]).
+    pub(crate) fn removes_spaces(self) -> bool {
+        matches!(self, super::Transform::RemoveWhitespace)
+    }
+
     /// The values this transform changes although they have none of its
     /// [`Transform::case_triggers`] (no letters among them): the path
     /// normalizations read a lone `.` (and, but for the relative ones, `..`)
@@ -340,6 +363,44 @@ mod tests {
             let mut out = Vec::new();
             let got = if t.apply(&value, &mut out) { out } else { value.clone() };
             prop_assert_eq!(got, expected, "{}", t.name());
+        }
+
+        /// A value of words without a transform's spaced triggers, joined by
+        /// single spaces, comes back changed in case and without its spaces
+        /// at most, as the case effect and `removes_spaces` say.
+        #[test]
+        fn spaced_values_change_in_case_and_spaces_at_most(
+            words in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![any::<u8>(), b'A'..=b'Z', b'a'..=b'z', Just(b'.'), Just(b'/'), Just(b'\t')],
+                    1..12,
+                ),
+                1..6,
+            ),
+            pick in 0usize..64,
+        ) {
+            let t = Transform::ALL[pick % Transform::ALL.len()];
+            let Some(triggers) = t.spaced_triggers() else { return Ok(()) };
+            let words: Vec<Vec<u8>> = words
+                .into_iter()
+                .map(|w| w.into_iter().filter(|&b| b != b' ' && !triggers.contains(b)).collect::<Vec<u8>>())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let value = words.join(&b' ');
+            if t.case_exceptions().contains(&value.as_slice()) {
+                return Ok(());
+            }
+            let mut expected = match t.case_effect() {
+                CaseEffect::Same => value.clone(),
+                CaseEffect::Lower => value.to_ascii_lowercase(),
+                CaseEffect::Upper => value.to_ascii_uppercase(),
+            };
+            if t.removes_spaces() {
+                expected.retain(|&b| b != b' ');
+            }
+            let mut out = Vec::new();
+            let got = if t.apply(&value, &mut out) { out } else { value.clone() };
+            prop_assert_eq!(got, expected, "{} on {:?}", t.name(), String::from_utf8_lossy(&value));
         }
 
         /// The exceptions are needed: each changes.

@@ -678,7 +678,13 @@ fn case_texts(sp: &SourcePlan, value: &[u8], active: &[u64], classes: &mut Class
     // Per text (see `CaseOnly::text`), its class once made: a case step that
     // changes nothing gives the text of `Same`.
     let mut made = [usize::MAX; 6];
-    for (i, groups) in plan.groups.iter().enumerate() {
+    // (Without spaces, only the texts that keep them have groups.)
+    let step = if spaced { 1 } else { 2 };
+    let mut next = 0;
+    while next < plan.groups.len() {
+        let i = next;
+        next += step;
+        let groups = &plan.groups[i];
         if groups.iter().zip(active).all(|(g, a)| g & a == 0) {
             continue;
         }

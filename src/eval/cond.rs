@@ -28,25 +28,28 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             // A regex's required bytes answer most values without a search.
             // On a long value without transforms they are looked for before
             // the memo hashes it; a short value is looked up first (a kept
-            // answer costs less than the search for the bytes).
-            let gate = match operator {
+            // answer costs less than the search for the bytes). The gate is
+            // read only then: most conditions meet short, kept values.
+            let gate = || match operator {
                 OpIr::Regex(id) => program.regexes[*id as usize].required,
                 _ => None,
             };
-            let gate_first = if transforms.is_empty() { gate } else { None };
             let found = any_value(
                 rs,
                 req,
                 target,
                 phase,
                 |value, scratch| {
-                    if value.len() >= GATE_BEFORE_MEMO && gate_first.is_some_and(|g| !g.occurs_in(value)) {
+                    if value.len() >= GATE_BEFORE_MEMO
+                        && transforms.is_empty()
+                        && gate().is_some_and(|g| !g.occurs_in(value))
+                    {
                         return false;
                     }
                     let Scratch { cond_bufs, work, clean, .. } = scratch;
                     let mut test = || {
                         let text = run_pipeline(transforms, value, cond_bufs);
-                        gate.is_none_or(|g| g.occurs_in(text)) && op::matches(operator, text, program, work)
+                        gate().is_none_or(|g| g.occurs_in(text)) && op::matches(operator, text, program, work)
                     };
                     if memo { memo_op(clean, *pipeline, *op_id, value, test) } else { test() }
                 },

@@ -448,6 +448,13 @@ impl RulesetBuilder {
             plan(&program).map_err(|e| RuleErrors::from(RuleError::whole_file(ErrorKind::Check, "<ruleset>", e)))?;
         let mut ruleset = Ruleset { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), config, program, plan };
         ruleset.plan.clean_header_names = HeaderNames::new(crate::eval::exec::clean_header_names(&ruleset));
+        // The SQL injection detector's keyword index is built once per
+        // process (~2M instructions); build it here rather than in the first
+        // request that needs it (a host that compiles before forking, as
+        // nginx's master does, gives it to every worker).
+        if ruleset.program.ops.iter().any(|op| matches!(op, crate::compile::ir::OpIr::DetectSqli)) {
+            crate::eval::op::warm_sqli();
+        }
         Ok(ruleset)
     }
 }

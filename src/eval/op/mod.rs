@@ -106,6 +106,12 @@ pub(crate) fn eval(op: &OpIr, value: &[u8], program: &Program, work: &mut Work) 
     }
 }
 
+/// Builds the SQL injection detector's keyword index now (it is built once
+/// per process, on first use otherwise).
+pub(crate) fn warm_sqli() {
+    sqli::warm();
+}
+
 /// Whether `op` matches `value`, where the place does not matter (`when`
 /// conditions): a regex stops at its first match state and runs no reverse
 /// search for the match's start.

@@ -1076,6 +1076,11 @@ fn fnv1a(bytes: &[u8]) -> usize {
     h as usize
 }
 
+/// Builds the keyword index if it is not built yet.
+pub(crate) fn warm() {
+    keyword_index();
+}
+
 fn keyword_index() -> &'static KeywordIndex {
     static INDEX: std::sync::OnceLock<KeywordIndex> = std::sync::OnceLock::new();
     INDEX.get_or_init(KeywordIndex::build)

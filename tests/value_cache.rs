@@ -105,6 +105,37 @@ fn request(
 }
 
 #[test]
+fn a_header_block_answers_only_for_the_same_names_and_values_in_the_same_order() {
+    // Rule 1 reads header values, not names: a name may hold its pattern.
+    let rules = r#"rule 1 "evil header" { severity critical inspect headers match regex `evil[0-9]` }"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    let block = [("X-evil1", "a"), ("Accept", "text/html"), ("User-Agent", "curl/8.5")];
+    let (ids, first) = get(&rs, &mut scratch, "", &block);
+    assert!(ids.is_empty());
+    assert!(first.values_inspected >= 4, "{first:?}");
+    let (ids, second) = get(&rs, &mut scratch, "", &block);
+    assert!(ids.is_empty());
+    assert_eq!(second.values_inspected, 0, "every header comes from the block: {second:?}");
+    // The same bytes, one after the other, with a part ending elsewhere: the
+    // value `evil1a` must be scanned, whatever the block of the first request.
+    let moved = [("X-", "evil1a"), ("Accept", "text/html"), ("User-Agent", "curl/8.5")];
+    assert_eq!(get(&rs, &mut scratch, "", &moved).0, [1]);
+    assert_eq!(get(&rs, &mut scratch, "", &moved).0, [1], "a block with a match is never kept");
+    // The same headers in another order are another block; each header is
+    // still answered on its own.
+    let reordered = [("User-Agent", "curl/8.5"), ("Accept", "text/html"), ("X-evil1", "a")];
+    let (ids, third) = get(&rs, &mut scratch, "", &reordered);
+    assert!(ids.is_empty());
+    assert_eq!(third.values_inspected, 0, "{third:?}");
+    assert!(third.values_cached >= 4, "{third:?}");
+    // One header more: the new value is scanned, the others come from the cache.
+    let (ids, more) = get(&rs, &mut scratch, "", &[block[0], block[1], block[2], ("X-Extra", "evil2")]);
+    assert_eq!(ids, [1]);
+    assert_eq!(more.values_inspected, 1, "{more:?}");
+}
+
+#[test]
 fn pairs_of_a_known_clean_text_are_counted_and_still_read_by_conditions() {
     // The second time a query string, Cookie header or urlencoded body is
     // met, its pairs are counted but not parsed; conditions must see them

@@ -43,7 +43,10 @@
 //! string, a single `Cookie` header, an urlencoded or JSON body) under
 //! source bytes of their own, once every pair parsed from them was found
 //! clean: when such a text comes again, `exec::scan_phase` skips its pairs
-//! without looking each one up.
+//! without looking each one up. A request's headers, when the host added
+//! them one after the other, are kept the same way as one block (the names
+//! and values in order, keyed by where each ends): a client's requests
+//! mostly repeat their headers, and one lookup answers for all of them.
 //!
 //! And it keeps the results of costly condition operators (a regex on
 //! `Content-Type`, say, which gated rules ask in both phases of every
@@ -138,10 +141,10 @@ impl CleanCache {
         !self.ring.is_empty()
     }
 
-    /// Whether the cache can hold a value with this key: it is on, and the
-    /// entry is short enough.
-    pub(crate) fn takes(&self, key: &[u8], value: &[u8]) -> bool {
-        let len = entry_len(key, value);
+    /// Whether the cache can hold a value of `value_len` bytes with a key of
+    /// `key_len`: it is on, and the entry is short enough.
+    pub(crate) fn takes(&self, key_len: usize, value_len: usize) -> bool {
+        let len = 1 + key_len + value_len;
         !self.ring.is_empty() && len <= MAX_ENTRY && len <= self.ring.len() / 16
     }
 
@@ -155,28 +158,38 @@ impl CleanCache {
     /// kept: for entries whose source byte is the data (see
     /// `cond::memo_op`), written with a hash that does not depend on it.
     pub(crate) fn source_of(&self, hash: u64, key: &[u8], value: &[u8]) -> Option<u8> {
+        let slot = self.slot(hash, key.len(), value.len())?;
+        let start = self.ring_offset(slot.at);
+        let entry = &self.ring[start..start + entry_len(key, value)];
+        (&entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value).then_some(entry[0])
+    }
+
+    /// Whether an entry with this hash and these lengths may be kept: false
+    /// says [`CleanCache::contains`] would, without reading its bytes (so a
+    /// caller can put off making a key).
+    pub(crate) fn may_contain(&self, hash: u64, key_len: usize, value_len: usize) -> bool {
+        self.slot(hash, key_len, value_len).is_some()
+    }
+
+    /// The slot of `hash` if it holds an intact entry of these lengths.
+    fn slot(&self, hash: u64, key_len: usize, value_len: usize) -> Option<&Slot> {
         if self.slots.is_empty() {
             return None;
         }
         let slot = &self.slots[self.index(hash)];
-        if slot.hash != hash as u32
-            || usize::from(slot.key_len) != key.len()
-            || usize::from(slot.value_len) != value.len()
-            || self.pos - slot.at > self.ring.len() as u64
-        {
-            return None;
-        }
-        let start = self.ring_offset(slot.at);
-        let entry = &self.ring[start..start + entry_len(key, value)];
-        (&entry[1..1 + key.len()] == key && &entry[1 + key.len()..] == value).then_some(entry[0])
+        (slot.hash == hash as u32
+            && usize::from(slot.key_len) == key_len
+            && usize::from(slot.value_len) == value_len
+            && self.pos - slot.at <= self.ring.len() as u64)
+            .then_some(slot)
     }
 
     /// What to do with a value [`CleanCache::contains`] does not know: whether
     /// its scan should learn a result to write ([`CleanCache::insert`]). A
     /// long value seen for the first time is not written whatever its scan
     /// finds; its hash is noted so that its next sighting is.
-    pub(crate) fn learns(&mut self, hash: u64, key: &[u8], value: &[u8]) -> bool {
-        if entry_len(key, value) <= ADMIT_FREE {
+    pub(crate) fn learns(&mut self, hash: u64, key_len: usize, value_len: usize) -> bool {
+        if 1 + key_len + value_len <= ADMIT_FREE {
             return true;
         }
         let door = &mut self.door[(hash >> (64 - self.door.len().trailing_zeros())) as usize];
@@ -190,7 +203,7 @@ impl CleanCache {
     /// Remembers (`source`, `key`, `value`) as clean. The caller has checked
     /// [`CleanCache::takes`] and [`CleanCache::learns`].
     pub(crate) fn insert(&mut self, hash: u64, source: u8, key: &[u8], value: &[u8]) {
-        debug_assert!(self.takes(key, value));
+        debug_assert!(self.takes(key.len(), value.len()));
         let cap = self.ring.len() as u64;
         let len = entry_len(key, value) as u64;
         // Entries never wrap: skip the ring's tail when the entry does not fit.
@@ -307,8 +320,8 @@ mod tests {
     /// A clean scan of the value, as `scan_value` records it.
     fn put(c: &mut CleanCache, source: u8, key: &[u8], value: &[u8]) {
         let h = entry_hash(source, key, value);
-        assert!(c.takes(key, value));
-        if c.learns(h, key, value) {
+        assert!(c.takes(key.len(), value.len()));
+        if c.learns(h, key.len(), value.len()) {
             c.insert(h, source, key, value);
         }
     }
@@ -367,17 +380,17 @@ mod tests {
         for bytes in [0, MIN_BYTES - 1] {
             let off = CleanCache::with_bytes(bytes);
             assert_eq!(off.bytes(), 0);
-            assert!(!off.takes(b"", b"x"));
+            assert!(!off.takes(0, 1));
             assert!(!has(&off, 0, b"", b"x"));
         }
         let c = CleanCache::with_bytes(1_000_000);
         assert_eq!(c.bytes(), 1 << 19);
-        assert!(c.takes(b"k", &vec![b'v'; MAX_ENTRY - 2]));
-        assert!(!c.takes(b"k", &vec![b'v'; MAX_ENTRY - 1]));
+        assert!(c.takes(1, MAX_ENTRY - 2));
+        assert!(!c.takes(1, MAX_ENTRY - 1));
         // At most a sixteenth of a small ring.
         let small = CleanCache::with_bytes(MIN_BYTES);
-        assert!(small.takes(b"", &[b'v'; MIN_BYTES / 16 - 1]));
-        assert!(!small.takes(b"", &[b'v'; MIN_BYTES / 16]));
+        assert!(small.takes(0, MIN_BYTES / 16 - 1));
+        assert!(!small.takes(0, MIN_BYTES / 16));
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Transaction {
                     Origin::Form => (2, FORM_GROUP),
                     _ => return false,
                 };
-                if !lazy || !clean.takes(b"", text) {
+                if !lazy || !clean.takes(0, text.len()) {
                     return false;
                 }
                 let hash = entry_hash(id, b"", text);
@@ -230,7 +230,7 @@ fn scan_phase(
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
-    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first, looked) } else { [None, None] };
+    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first, looked) } else { [None, None, None] };
     for slot in &mut groups {
         match slot {
             // Looked up before parsing.
@@ -243,8 +243,12 @@ fn scan_phase(
                     res.stats.values_cached += n * u64::from(!rs.plan.sources[s.index()].trie.is_empty());
                 }
             }
-            Some(g) if scratch.clean.takes(b"", g.text) => {
-                g.known = scratch.clean.contains(g.hash, g.id, b"", g.text);
+            Some(g) if scratch.clean.takes(g.key_len, g.text.len()) => {
+                // The header block's key is made only for a slot that may hold it.
+                g.known = scratch.clean.may_contain(g.hash, g.key_len, g.text.len()) && {
+                    let key = group_key(req, first, g, &mut scratch.block_key);
+                    scratch.clean.contains(g.hash, g.id, key, g.text)
+                };
             }
             // Too long for the cache: its pairs are looked up one by one.
             _ => *slot = None,
@@ -288,8 +292,14 @@ fn scan_phase(
     // prefix of its pairs: what came after was not seen, so it is not kept.
     // (Skipping is sound under a limit: a prefix of clean pairs is clean.)
     for g in groups.into_iter().flatten() {
-        if !g.known && g.clean && g.pairs > 0 && req.limit.is_none() && scratch.clean.learns(g.hash, b"", g.text) {
-            scratch.clean.insert(g.hash, g.id, b"", g.text);
+        if !g.known
+            && g.clean
+            && g.pairs > 0
+            && req.limit.is_none()
+            && scratch.clean.learns(g.hash, g.key_len, g.text.len())
+        {
+            let key = group_key(req, first, &g, &mut scratch.block_key);
+            scratch.clean.insert(g.hash, g.id, key, g.text);
         }
     }
 }
@@ -301,10 +311,15 @@ fn scan_phase(
 /// text gave was found clean (each answered by the value cache or scanned
 /// and kept by it), the text itself is kept in the cache under the group's
 /// id, and when it comes again its pairs are skipped without a lookup each.
+/// The request's headers form a group too ([`header_block`]): their text is
+/// the names and values in the order the host added them.
 struct PairGroup<'a> {
     origin: Origin,
     /// The group's source byte in the value cache (past every [`Source`]).
     id: u8,
+    /// The length of the group's key in the value cache: 0, but for the
+    /// header block ([`group_key`]).
+    key_len: usize,
     text: &'a [u8],
     hash: u64,
     /// Found in the value cache: every pair is clean.
@@ -323,23 +338,26 @@ const QUERY_GROUP: u8 = 0x80;
 const COOKIE_GROUP: u8 = 0x81;
 const FORM_GROUP: u8 = 0x82;
 const JSON_GROUP: u8 = 0x83;
+const HEADER_GROUP: u8 = 0x84;
 
 /// The groups whose pairs [`scan_phase`] meets in `phase` (from pair
 /// `first` on).
-fn pair_groups(
-    req: &RequestData,
+fn pair_groups<'a>(
+    req: &'a RequestData,
     phase: Phase,
     first: usize,
     looked: [Option<(u64, bool)>; 3],
-) -> [Option<PairGroup<'_>>; 2] {
+) -> [Option<PairGroup<'a>>; 3] {
     // `slot`: the group's index in `looked` and `RequestData::unparsed`.
-    let group = |origin: Origin, id: u8, text, slot: Option<usize>| {
+    // The hash leaves out the header block's key: the key is compared.
+    let group = |origin: Origin, id: u8, key_len: usize, text: &'a [u8], slot: Option<usize>| {
         let looked = slot.and_then(|i| looked[i]);
         let unparsed = slot.and_then(|i| req.unparsed[i]);
         let (hash, known) = looked.unwrap_or_else(|| (entry_hash(id, b"", text), false));
         Some(PairGroup {
             origin,
             id,
+            key_len,
             text,
             hash,
             known: known || unparsed.is_some(),
@@ -351,24 +369,65 @@ fn pair_groups(
     };
     match phase {
         Phase::RequestHeaders => {
-            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, QUERY_GROUP, q, Some(0)));
+            let query = req.scalar(Source::Query).and_then(|q| group(Origin::Query, QUERY_GROUP, 0, q, Some(0)));
             // Cookies: only from a single Cookie header, all parsed now.
             let cookie = (req.cookie_headers == 1 && first == 0)
-                .then(|| group(Origin::Cookie, COOKIE_GROUP, req.fields.get(req.first_cookie_header), Some(1)))
+                .then(|| group(Origin::Cookie, COOKIE_GROUP, 0, req.fields.get(req.first_cookie_header), Some(1)))
                 .flatten();
-            [query, cookie]
+            let headers = header_block(req, first)
+                .and_then(|(text, parts)| group(Origin::Header, HEADER_GROUP, parts * 4, text, None));
+            [query, cookie, headers]
         }
         Phase::RequestBody => {
             let body = req.scalar(Source::Body).unwrap_or_default();
             let body = match req.body_kind {
                 _ if body.is_empty() => None,
-                Some(BodyKind::UrlEncoded) => group(Origin::Form, FORM_GROUP, body, Some(2)),
-                Some(BodyKind::Json) => group(Origin::Json, JSON_GROUP, body, None),
+                Some(BodyKind::UrlEncoded) => group(Origin::Form, FORM_GROUP, 0, body, Some(2)),
+                Some(BodyKind::Json) => group(Origin::Json, JSON_GROUP, 0, body, None),
                 _ => None,
             };
-            [body, None]
+            [body, None, None]
         }
     }
+}
+
+/// The request's headers from pair `first` on as one text, when the host
+/// added them one after the other (each name right before its value, each
+/// pair right before the next, in the fields' arena), with the number of
+/// names and values: None when a header is elsewhere, or there is none.
+/// Such a block and the places where its parts end ([`group_key`]) give
+/// every (name, value) back: two requests with the same block and ends have
+/// the same headers in the same order.
+fn header_block(req: &RequestData, first: usize) -> Option<(&[u8], usize)> {
+    let mut headers = req.fields.pairs[first..].iter().filter(|p| p.origin == Origin::Header);
+    let start = headers.next()?.name.start;
+    let (mut end, mut parts) = (start, 0);
+    for p in req.fields.pairs[first..].iter().filter(|p| p.origin == Origin::Header) {
+        if p.name.start != end || p.value.start != p.name.end {
+            return None;
+        }
+        end = p.value.end;
+        parts += 2;
+    }
+    Some((req.fields.get(ByteRange { start, end }), parts))
+}
+
+/// The key of a group in the value cache, written in `buf`: empty, but for
+/// the header block, where each of its parts ends (4 bytes each,
+/// little-endian, from the block's start).
+fn group_key<'b>(req: &RequestData, first: usize, g: &PairGroup<'_>, buf: &'b mut Vec<u8>) -> &'b [u8] {
+    buf.clear();
+    if g.id == HEADER_GROUP {
+        let mut headers = req.fields.pairs[first..].iter().filter(|p| p.origin == Origin::Header);
+        if let Some(start) = headers.next().map(|p| p.name.start) {
+            for p in req.fields.pairs[first..].iter().filter(|p| p.origin == Origin::Header) {
+                buf.extend_from_slice(&(p.name.end - start).to_le_bytes());
+                buf.extend_from_slice(&(p.value.end - start).to_le_bytes());
+            }
+        }
+    }
+    debug_assert_eq!(buf.len(), g.key_len);
+    buf
 }
 
 /// Well-known request header names, as browsers and HTTP/1.1 clients spell
@@ -490,14 +549,14 @@ fn scan_value(rs: &Ruleset, res: &mut Results, scratch: &mut Scratch, place: &Pl
     // selects (`SourcePlan::key_free`), a key that selects none is left out
     // of the entry; the lookup then waits for the key matchers.
     let lookup = |clean: &mut CleanCache, id: u8, key: &[u8]| -> Option<Option<u64>> {
-        if !clean.takes(key, value) {
+        if !clean.takes(key.len(), value.len()) {
             return Some(None);
         }
         let hash = entry_hash(id, key, value);
         if clean.contains(hash, id, key, value) {
             return None;
         }
-        Some(clean.learns(hash, key, value).then_some(hash))
+        Some(clean.learns(hash, key.len(), value.len()).then_some(hash))
     };
     let mut entry = (source.index() as u8, key);
     let mut cache_hash = None;

@@ -41,6 +41,8 @@ pub struct Scratch {
     /// The pairs of a text counted but not parsed, when a condition reads
     /// them (`RequestData::parse_unparsed`).
     pub(crate) unparsed: Fields,
+    /// Where the parts of a request's header block end (`exec::header_block`).
+    pub(crate) block_key: Vec<u8>,
 }
 
 /// Where a transformed value is: the value itself, or a scratch buffer.
@@ -225,6 +227,7 @@ impl Scratch {
             sec: Default::default(),
             clean: CleanCache::default(),
             unparsed: Fields::default(),
+            block_key: Vec::new(),
         };
         s.follow(rs);
         s

@@ -42,6 +42,7 @@ use super::regex::{
     CLEAN_TEXT_TIERS, SET_CHUNK_COMPLEXITY, SET_COMPLEXITY_LIMIT, clean_text_literals, compile_set, complexity,
     required_bytes,
 };
+use crate::eval::quick::{QuickConds, QuickRange};
 use crate::request::Source;
 use crate::transform::Transform;
 use crate::transform::byteset::{ByteSet, CaseEffect, commonness};
@@ -399,8 +400,11 @@ pub(crate) struct Plan {
     /// By [`Source::index`].
     pub(crate) sources: Vec<SourcePlan>,
     pub(crate) scanners: Vec<Scanner>,
-    /// Rules without a scan, by the phase they are decided in.
-    pub(crate) unscanned: [Vec<RuleIdx>; 2],
+    /// Rules without a scan, by the phase they are decided in, each with
+    /// its condition in [`Plan::quick`] when it could be laid out there.
+    pub(crate) unscanned: [Vec<(RuleIdx, Option<QuickRange>)>; 2],
+    /// The conditions of rules without a scan, laid out flat.
+    pub(crate) quick: QuickConds,
     /// Per rule: the sources whose keys must still be checked against the
     /// rule's targets when it hits, because a target leaves keys out
     /// (`!cookies["__utm"]`). For other sources the group being active for
@@ -435,7 +439,8 @@ pub(crate) fn plan(program: &Program) -> Result<Plan, String> {
     let mut plan = Plan::default();
     for (i, rule) in program.rules.iter().enumerate() {
         if rule.scan.is_none() && rule.kind == RuleKind::Native {
-            plan.unscanned[rule.phase as usize].push(i as RuleIdx);
+            let quick = rule.when.as_ref().and_then(|c| plan.quick.add(c, program));
+            plan.unscanned[rule.phase as usize].push((i as RuleIdx, quick));
         }
     }
     for (i, rule) in program.rules.iter().enumerate() {

@@ -17,9 +17,7 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
         Cond::And(parts) => parts.iter().all(|c| eval(c, rs, req, scratch, phase)),
         Cond::Or(parts) => parts.iter().any(|c| eval(c, rs, req, scratch, phase)),
         Cond::Not(inner) => !eval(inner, rs, req, scratch, phase),
-        Cond::Flag(Flag::BodyError) => req.body_error.is_some(),
-        Cond::Flag(Flag::EncodingError) => req.encoding_error,
-        Cond::Flag(Flag::LimitExceeded) => req.limit.is_some(),
+        &Cond::Flag(f) => flag(req, f),
         Cond::Values { target, pipeline, op: op_id, negated } => {
             let program = &rs.program;
             let transforms = &program.pipelines[*pipeline as usize];
@@ -97,6 +95,15 @@ pub(crate) fn eval(cond: &Cond, rs: &Ruleset, req: &RequestData, scratch: &mut S
             );
             op.holds(n, *value) != *negated
         }
+    }
+}
+
+/// Whether the request has the flag.
+pub(crate) fn flag(req: &RequestData, flag: Flag) -> bool {
+    match flag {
+        Flag::BodyError => req.body_error.is_some(),
+        Flag::EncodingError => req.encoding_error,
+        Flag::LimitExceeded => req.limit.is_some(),
     }
 }
 

@@ -1144,10 +1144,16 @@ fn decide(rs: &Ruleset, req: &RequestData, res: &mut Results, scratch: &mut Scra
             order.push((hit.rule, i as u32));
         }
     }
-    for &r in &rs.plan.unscanned[phase as usize] {
-        if res.rule_state[r as usize] == UNSEEN {
-            order.push((r, u32::MAX));
+    for &(r, quick) in &rs.plan.unscanned[phase as usize] {
+        if res.rule_state[r as usize] != UNSEEN {
+            continue;
         }
+        // A rule whose condition fails is rejected whatever its exclusions.
+        if quick.is_some_and(|q| !rs.plan.quick.holds(q, req, phase)) {
+            res.rule_state[r as usize] = REJECTED;
+            continue;
+        }
+        order.push((r, u32::MAX));
     }
     order.sort_unstable();
     for &(r, hit_index) in &order {

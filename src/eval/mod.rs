@@ -15,6 +15,7 @@ mod clean_cache;
 mod cond;
 pub(crate) mod exec;
 pub(crate) mod op;
+pub(crate) mod quick;
 mod results;
 mod scratch;
 pub(crate) mod sec;

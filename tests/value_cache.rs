@@ -135,6 +135,61 @@ fn a_header_block_answers_only_for_the_same_names_and_values_in_the_same_order()
     assert_eq!(more.values_inspected, 1, "{more:?}");
 }
 
+/// Evaluates a request with this request line and no headers; returns the
+/// matched rule ids and the statistics.
+fn line(rs: &Arc<Ruleset>, scratch: &mut Scratch, method: &str, uri: &str, protocol: &str) -> (Vec<u32>, Stats) {
+    let mut tx = Transaction::new(rs.clone());
+    tx.set_request(method, uri, protocol);
+    tx.evaluate(Phase::RequestBody, scratch);
+    (tx.matches().map(|m| m.id()).collect(), tx.stats())
+}
+
+#[test]
+fn a_request_line_answers_only_for_the_same_method_target_and_protocol() {
+    let rules = r#"
+rule 1 "evil path" { severity critical inspect path match regex `evil[0-9]` }
+rule 2 "evil line" { severity critical inspect request_line, uri, query match regex `bad[0-9]` }
+"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    let (ids, first) = line(&rs, &mut scratch, "GET /evil1", "/a?q=1", "HTTP/1.1");
+    assert!(ids.is_empty());
+    assert!(first.values_inspected >= 4, "{first:?}");
+    let (ids, second) = line(&rs, &mut scratch, "GET /evil1", "/a?q=1", "HTTP/1.1");
+    assert!(ids.is_empty());
+    assert_eq!((second.values_inspected, second.values_cached), (0, first.values_inspected), "{second:?}");
+    // The same request line with its parts ending elsewhere: the path is
+    // `/evil1 /a` now, and must be scanned.
+    assert_eq!(line(&rs, &mut scratch, "GET", "/evil1 /a?q=1", "HTTP/1.1").0, [1]);
+    assert_eq!(line(&rs, &mut scratch, "GET", "/evil1 /a?q=1", "HTTP/1.1").0, [1], "a line with a match is never kept");
+    // Another target: its values are looked up one by one (the method and
+    // the protocol are found).
+    let (ids, other) = line(&rs, &mut scratch, "GET /evil1", "/b?q=1", "HTTP/1.1");
+    assert!(ids.is_empty());
+    assert!(other.values_cached > 0 && other.values_inspected > 0, "{other:?}");
+    assert_eq!(line(&rs, &mut scratch, "GET /evil1", "/b?q=bad2", "HTTP/1.1").0, [2]);
+    // The host, scheme and client come from elsewhere: a known line does
+    // not answer for them.
+    let rules =
+        r#"rule 3 "evil host" { severity critical inspect host, scheme, client_ip, path match regex `evil[0-9]` }"#;
+    let rs = ruleset(Config::new(), rules);
+    let mut scratch = rs.create_scratch();
+    let from = |host: &str, scheme: &str, client: &str, scratch: &mut Scratch| {
+        let mut tx = Transaction::new(rs.clone());
+        tx.set_client(client);
+        tx.set_scheme(scheme);
+        tx.set_request("GET", "/a", "HTTP/1.1");
+        tx.add_header("Host", host);
+        tx.evaluate(Phase::RequestBody, scratch);
+        tx.matches().map(|m| m.id()).collect::<Vec<u32>>()
+    };
+    assert!(from("shop.example", "https", "192.0.2.1", &mut scratch).is_empty());
+    assert!(from("shop.example", "https", "192.0.2.1", &mut scratch).is_empty());
+    assert_eq!(from("evil1.example", "https", "192.0.2.1", &mut scratch), [3]);
+    assert_eq!(from("shop.example", "evil2", "192.0.2.1", &mut scratch), [3]);
+    assert_eq!(from("shop.example", "https", "evil3", &mut scratch), [3]);
+}
+
 #[test]
 fn pairs_of_a_known_clean_text_are_counted_and_still_read_by_conditions() {
     // The second time a query string, Cookie header or urlencoded body is

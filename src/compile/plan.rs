@@ -107,9 +107,13 @@ const DFA_PATTERN_BYTES: usize = 32 << 10;
 /// that a lookup compares only the few names of the key's length.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderNames {
-    names: Vec<Box<[u8]>>,
-    /// `names[by_len[n]..by_len[n + 1]]` are the names of length `n`.
+    /// The names sorted by length, one after the other.
+    bytes: Vec<u8>,
+    /// Per length `n`: where the names of length `n` start in `bytes` and
+    /// where the next length's start (`n` bytes each).
     by_len: Vec<u32>,
+    /// The empty name is in the set.
+    empty: bool,
 }
 
 impl HeaderNames {
@@ -117,8 +121,17 @@ impl HeaderNames {
         names.sort_unstable_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         names.dedup();
         let longest = names.last().map_or(0, |n| n.len());
-        let by_len = (0..=longest + 1).map(|n| names.partition_point(|x| x.len() < n) as u32).collect();
-        HeaderNames { names, by_len }
+        let mut bytes = Vec::new();
+        let mut by_len = Vec::with_capacity(longest + 2);
+        let mut next = names.iter().peekable();
+        for n in 0..=longest + 1 {
+            by_len.push(bytes.len() as u32);
+            while let Some(name) = next.next_if(|x| x.len() == n) {
+                bytes.extend_from_slice(name);
+            }
+        }
+        let empty = names.first().is_some_and(|n| n.is_empty());
+        HeaderNames { bytes, by_len, empty }
     }
 
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
@@ -126,7 +139,10 @@ impl HeaderNames {
         if n + 1 >= self.by_len.len() {
             return false;
         }
-        self.names[self.by_len[n] as usize..self.by_len[n + 1] as usize].iter().any(|x| **x == *name)
+        if n == 0 {
+            return self.empty;
+        }
+        self.bytes[self.by_len[n] as usize..self.by_len[n + 1] as usize].chunks_exact(n).any(|x| x == name)
     }
 }
 
@@ -991,5 +1007,20 @@ mod tests {
         }
         assert!(!HeaderNames::default().contains(b"Host"));
         assert!(!HeaderNames::new(Vec::new()).contains(b""));
+        assert!(HeaderNames::new(vec![b"".as_slice().into(), b"a".as_slice().into()]).contains(b""));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn header_names_answer_as_a_set(
+            names in proptest::collection::vec("[a-cA-C-]{0,5}", 0..12),
+            probes in proptest::collection::vec("[a-cA-C-]{0,6}", 0..12),
+        ) {
+            let set: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+            let table = HeaderNames::new(names.iter().map(|n| n.as_bytes().into()).collect());
+            for n in names.iter().chain(&probes) {
+                proptest::prop_assert_eq!(table.contains(n.as_bytes()), set.contains(n.as_str()), "{}", n);
+            }
+        }
     }
 }

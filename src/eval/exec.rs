@@ -215,6 +215,8 @@ fn scan_phase(
     phase: Phase,
     looked: [Option<(u64, bool)>; 3],
 ) {
+    // The values taken from the request line, as one group (see `line_group`).
+    let mut line = if phase == Phase::RequestHeaders { line_group(req, &scratch.clean) } else { None };
     for s in Source::SCALARS {
         if s.phase() != phase || rs.plan.sources[s.index()].trie.is_empty() {
             continue;
@@ -223,9 +225,33 @@ fn scan_phase(
             if s == Source::Body && v.is_empty() {
                 continue;
             }
+            let of_line = LINE_SOURCES.contains(&s);
+            if let Some(g) = &mut line
+                && of_line
+            {
+                if g.known {
+                    res.stats.values_cached += 1;
+                    continue;
+                }
+                g.scanned += 1;
+            }
             let place = Place { source: s, key_range: ByteRange::EMPTY, key: b"", pair: NO_PAIR, phase };
-            scan_value(rs, res, scratch, &place, v);
+            let clean = scan_value(rs, res, scratch, &place, v);
+            if let Some(g) = &mut line
+                && of_line
+            {
+                g.clean &= clean;
+            }
         }
+    }
+    if let Some(g) = line
+        && !g.known
+        && g.clean
+        && g.scanned > 0
+        && req.limit.is_none()
+        && scratch.clean.learns(g.hash, g.key.len(), g.text.len())
+    {
+        scratch.clean.insert(g.hash, LINE_GROUP, &g.key, g.text);
     }
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
@@ -333,12 +359,61 @@ struct PairGroup<'a> {
     pairs: u32,
 }
 
+/// The sources whose value `set_request` takes from the request line alone
+/// (its method, target and protocol), whatever else the request has.
+const LINE_SOURCES: [Source; 10] = [
+    Source::RequestLine,
+    Source::Method,
+    Source::Uri,
+    Source::Path,
+    Source::Basename,
+    Source::Query,
+    Source::Protocol,
+    Source::Filename,
+    Source::FilenameBase,
+    Source::UriDecoded,
+];
+
+/// The request line as a group of the value cache: its values
+/// ([`LINE_SOURCES`]) are functions of the method, the target and the
+/// protocol (and of the ruleset), so when each was found clean the request
+/// line is kept under [`LINE_GROUP`], keyed by the lengths of its three
+/// parts, and when it comes again they are skipped without a lookup each.
+struct LineGroup<'a> {
+    text: &'a [u8],
+    key: [u8; 12],
+    hash: u64,
+    /// Found in the value cache: every value is clean.
+    known: bool,
+    /// Every value scanned so far was found clean.
+    clean: bool,
+    scanned: u32,
+}
+
+/// The request's [`LineGroup`], looked up; None when the cache cannot hold
+/// it or the request has no request line.
+fn line_group<'a>(req: &'a RequestData, clean: &CleanCache) -> Option<LineGroup<'a>> {
+    let text = req.scalar(Source::RequestLine)?;
+    let mut key = [0u8; 12];
+    for (part, s) in key.chunks_exact_mut(4).zip([Source::Method, Source::Uri, Source::Protocol]) {
+        let len = req.scalar(s).map_or(u32::MAX, |v| v.len() as u32);
+        part.copy_from_slice(&len.to_le_bytes());
+    }
+    if !clean.takes(key.len(), text.len()) {
+        return None;
+    }
+    let hash = entry_hash(LINE_GROUP, b"", text);
+    let known = clean.contains(hash, LINE_GROUP, &key, text);
+    Some(LineGroup { text, key, hash, known, clean: true, scanned: 0 })
+}
+
 /// The value cache's source bytes of the pair groups (past every [`Source`]).
 const QUERY_GROUP: u8 = 0x80;
 const COOKIE_GROUP: u8 = 0x81;
 const FORM_GROUP: u8 = 0x82;
 const JSON_GROUP: u8 = 0x83;
 const HEADER_GROUP: u8 = 0x84;
+const LINE_GROUP: u8 = 0x85;
 
 /// The groups whose pairs [`scan_phase`] meets in `phase` (from pair
 /// `first` on).

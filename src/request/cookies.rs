@@ -28,19 +28,18 @@ pub(crate) fn parse_cookies(header_value: &[u8], fields: &mut Fields) {
 /// storing them: a part is kept when it has a byte other than spaces, tabs
 /// and the `=` that splits it (a second `=` belongs to the value).
 pub(crate) fn count_cookies(header_value: &[u8]) -> usize {
-    let (mut pairs, mut other, mut eqs) = (0, false, 0u8);
-    for &b in header_value {
-        match b {
-            b';' => {
-                pairs += usize::from(other || eqs >= 2);
-                (other, eqs) = (false, 0);
-            }
-            b'=' => eqs = eqs.saturating_add(1),
-            b' ' | b'\t' => {}
-            _ => other = true,
-        }
+    let mut pairs = 0;
+    let mut from = 0;
+    // A part's first bytes decide it, but for parts of blanks and `=` only.
+    for end in memchr::memchr_iter(b';', header_value).chain([header_value.len()]) {
+        let part = &header_value[from..end];
+        pairs += usize::from(
+            part.iter().any(|&b| !matches!(b, b' ' | b'\t' | b'='))
+                || part.iter().filter(|&&b| b == b'=').nth(1).is_some(),
+        );
+        from = end + 1;
     }
-    pairs + usize::from(other || eqs >= 2)
+    pairs
 }
 
 /// The (name, value) pairs of one `Cookie` header value, trimmed.

@@ -20,30 +20,60 @@ pub(crate) struct HeaderIndex {
 }
 
 /// Names (lower case) with their ids, looked up case-insensitively among
-/// the names of the key's length.
+/// the names of the key's length. The names of one length are stored one
+/// after the other in one array, so that a lookup reads a line or two
+/// rather than one allocation per name.
 #[derive(Debug, Default)]
 pub(crate) struct NameIds {
-    /// Per length: the names of that length and their ids.
-    by_len: Vec<Vec<(Box<[u8]>, u16)>>,
+    /// Per length: where the names of that length are.
+    by_len: Vec<LenGroup>,
+    /// The names, grouped by length (a group's names are `n` bytes each).
+    bytes: Vec<u8>,
+    /// The id of each name, in the order of `bytes`.
+    ids: Vec<u16>,
     count: usize,
+}
+
+/// The names of one length in [`NameIds`].
+#[derive(Clone, Copy, Debug, Default)]
+struct LenGroup {
+    /// Where their bytes start in `NameIds::bytes`.
+    at: u32,
+    /// Where their ids are in `NameIds::ids`.
+    ids: (u32, u32),
 }
 
 impl NameIds {
     /// `names[i]` gets id `i` (at most `u16::MAX` names are kept).
     pub(crate) fn new(names: &[Box<[u8]>]) -> NameIds {
-        let mut by_len: Vec<Vec<(Box<[u8]>, u16)>> = Vec::new();
-        for (id, name) in names.iter().enumerate().take(usize::from(u16::MAX)) {
-            if by_len.len() <= name.len() {
-                by_len.resize_with(name.len() + 1, Vec::new);
+        let mut sorted: Vec<(&[u8], u16)> =
+            names.iter().take(usize::from(u16::MAX)).enumerate().map(|(id, n)| (&**n, id as u16)).collect();
+        sorted.sort_by_key(|&(n, id)| (n.len(), id));
+        let longest = sorted.last().map_or(0, |(n, _)| n.len());
+        let mut ids =
+            NameIds { by_len: vec![LenGroup::default(); longest + 1], count: names.len(), ..NameIds::default() };
+        for (name, id) in sorted {
+            let group = &mut ids.by_len[name.len()];
+            if group.ids.0 == group.ids.1 {
+                *group = LenGroup { at: ids.bytes.len() as u32, ids: (ids.ids.len() as u32, ids.ids.len() as u32) };
             }
-            by_len[name.len()].push((name.clone(), id as u16));
+            ids.bytes.extend_from_slice(name);
+            ids.ids.push(id);
+            group.ids.1 += 1;
         }
-        NameIds { by_len, count: names.len() }
+        ids
     }
 
     /// The id of the name `key` is (ASCII case-insensitively).
     fn id(&self, key: &[u8]) -> Option<u16> {
-        self.by_len.get(key.len())?.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)).map(|&(_, id)| id)
+        let group = self.by_len.get(key.len())?;
+        let (first, end) = (group.ids.0 as usize, group.ids.1 as usize);
+        if key.is_empty() {
+            return (first < end).then(|| self.ids[first]);
+        }
+        let at = group.at as usize;
+        let names = &self.bytes[at..at + (end - first) * key.len()];
+        names.chunks_exact(key.len()).position(|n| n.eq_ignore_ascii_case(key)).map(|i| self.ids[first + i])
     }
 }
 
@@ -94,6 +124,20 @@ mod tests {
         assert_eq!(ids.id(b"te"), Some(3));
         for absent in [&b""[..], b"hos", b"hosts", b"x-b", b"a-very-long-header-name"] {
             assert_eq!(ids.id(absent), None, "{absent:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ids_are_the_first_case_insensitive_equal_name(
+            list in proptest::collection::vec("[a-cA-C-]{0,4}", 0..12),
+            probes in proptest::collection::vec("[a-cA-C-]{0,5}", 0..12),
+        ) {
+            let table = NameIds::new(&list.iter().map(|n| n.as_bytes().into()).collect::<Vec<Box<[u8]>>>());
+            for p in list.iter().chain(&probes) {
+                let want = list.iter().position(|n| n.eq_ignore_ascii_case(p)).map(|i| i as u16);
+                proptest::prop_assert_eq!(table.id(p.as_bytes()), want, "{}", p);
+            }
         }
     }
 

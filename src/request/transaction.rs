@@ -1,6 +1,5 @@
 //! [`Transaction`]: one request, fed by the host and evaluated by phase.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -9,7 +8,6 @@ use super::fields::{ByteRange, Fields, Origin, Pair, ParseError, ParseLimits, Pa
 use super::header::{self, BodyKind};
 use super::source::Source;
 use super::{cookies, json, multipart, percent, urlencoded, xml};
-use crate::compile::ir::parse_ip;
 use crate::compile::{Config, Ruleset};
 use crate::eval::{Phase, Results};
 use crate::transform::Transform;
@@ -67,7 +65,7 @@ pub(crate) struct RequestData {
     scalars: [Option<ByteRange>; 13],
     pub(crate) body: Vec<u8>,
     body_offered: u64,
-    pub(crate) client_ip: Option<IpAddr>,
+
     /// Headers added (each one a pair of [`Origin::Header`]).
     pub(crate) header_count: usize,
     header_bytes: usize,
@@ -113,7 +111,6 @@ impl RequestData {
         self.body_processor = None;
         self.body.clear();
         self.body_offered = 0;
-        self.client_ip = None;
         self.header_count = 0;
         self.header_bytes = 0;
         self.body_error = None;
@@ -673,7 +670,6 @@ impl Transaction {
     /// Sets the client address as text (`203.0.113.7`, `2001:db8::1`).
     pub fn set_client(&mut self, ip: impl AsRef<[u8]>) {
         let ip = ip.as_ref();
-        self.req.client_ip = parse_ip(ip);
         self.req.set_scalar(Source::ClientIp, ip);
     }
 

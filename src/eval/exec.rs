@@ -216,7 +216,10 @@ fn scan_phase(
     looked: [Option<(u64, bool)>; 3],
 ) {
     // The values taken from the request line, as one group (see `line_group`).
-    let mut line = if phase == Phase::RequestHeaders { line_group(req, &scratch.clean) } else { None };
+    // (Not when no rule scans those values: the lookup would be all cost.)
+    let scans = |sources: &[Source]| sources.iter().any(|s| !rs.plan.sources[s.index()].trie.is_empty());
+    let mut line =
+        if phase == Phase::RequestHeaders && scans(&LINE_SOURCES) { line_group(req, &scratch.clean) } else { None };
     for s in Source::SCALARS {
         if s.phase() != phase || rs.plan.sources[s.index()].trie.is_empty() {
             continue;
@@ -256,7 +259,12 @@ fn scan_phase(
     // Pairs not scanned yet: this phase's, and headers added after the headers
     // phase (scanned in the body phase rather than not at all).
     let first = req.scanned_pairs.min(req.fields.pairs.len());
-    let mut groups = if scratch.clean.is_on() { pair_groups(req, phase, first, looked) } else { [None, None, None] };
+    let mut groups = if scratch.clean.is_on() {
+        let headers = scans(&[Source::HeaderName, Source::HeaderValue]);
+        pair_groups(req, phase, first, looked, headers)
+    } else {
+        [None, None, None]
+    };
     for slot in &mut groups {
         match slot {
             // Looked up before parsing.
@@ -422,6 +430,7 @@ fn pair_groups<'a>(
     phase: Phase,
     first: usize,
     looked: [Option<(u64, bool)>; 3],
+    headers: bool,
 ) -> [Option<PairGroup<'a>>; 3] {
     // `slot`: the group's index in `looked` and `RequestData::unparsed`.
     // The hash leaves out the header block's key: the key is compared.
@@ -449,7 +458,9 @@ fn pair_groups<'a>(
             let cookie = (req.cookie_headers == 1 && first == 0)
                 .then(|| group(Origin::Cookie, COOKIE_GROUP, 0, req.fields.get(req.first_cookie_header), Some(1)))
                 .flatten();
-            let headers = header_block(req, first)
+            let headers = headers
+                .then(|| header_block(req, first))
+                .flatten()
                 .and_then(|(text, parts)| group(Origin::Header, HEADER_GROUP, parts * 4, text, None));
             [query, cookie, headers]
         }
